@@ -1,0 +1,50 @@
+/* cli.h - what the azmi command's subcommands share. */
+#ifndef AZMI_CLI_H
+#define AZMI_CLI_H
+
+#include <stdbool.h>
+
+#include "azmi.h"
+
+/* Exit codes, documented in --help and azmi(1). */
+enum {
+	EXIT_OK = 0,
+	EXIT_INTERNAL = 1,
+	EXIT_USAGE = 2,       /* bad arguments or configuration */
+	EXIT_NO_CREDENTIAL = 3,
+	EXIT_REFUSED = 4,     /* the endpoint refused (4xx) */
+	EXIT_FAILED = 5,      /* the endpoint failed, timed out or answered nonsense */
+};
+
+/* Options shared by the subcommands that get a token. */
+struct token_opts {
+	struct azmi_request req;
+	const char *config;
+	bool json;
+	int verbose;
+};
+
+/* The one place azmi_err becomes an exit code. */
+int cli_exit_code(azmi_err err);
+
+/* Print an error's message to stderr, each line prefixed "azmi: ". */
+void cli_print_error(const struct azmi_error *err);
+
+/* Print a usage error and return EXIT_USAGE. */
+int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Create a context with the stderr log hook; prints the error and returns NULL on failure. */
+struct azmi_ctx *cli_ctx_open(const char *config, int verbose, int *exit_code);
+
+/*
+ * Parse the shared token options from argv (getopt_long); `extra` handles
+ * subcommand-specific options (return 0 when handled, -1 for a usage error).
+ * Returns 0, or an exit code for --help / usage errors.
+ */
+int cli_parse_token_opts(int argc, char **argv, struct token_opts *o, const char *usage);
+
+int cmd_token(int argc, char **argv);
+int cmd_whoami(int argc, char **argv);
+int cmd_doctor(int argc, char **argv);
+
+#endif

@@ -1,0 +1,129 @@
+/* cmd_doctor.c - "azmi doctor": what azmi detects here, and whether it works. */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "ctx.h"
+#include "util.h"
+
+static const char usage[] = "Usage: azmi doctor [--resource URI] [IDENTITY] [--timeout SECONDS] [--config FILE]\n"
+			    "Show the configuration, the detected credential source, proxy variables, the\n"
+			    "cache directory's health, and try to get a token (without using the cache).\n";
+
+static const char *const proxy_vars[] = {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY",
+					 "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"};
+
+/* A proxy URL without any user:password part. */
+static void print_redacted(const char *name, const char *value)
+{
+	const char *at = strchr(value, '@'), *scheme = strstr(value, "://");
+	char shown[256];
+
+	if (at && scheme && scheme < at)
+		snprintf(shown, sizeof(shown), "%.*s***%s", (int)(scheme + 3 - value), value, at);
+	else
+		snprintf(shown, sizeof(shown), "%s", value);
+	util_sanitize(shown, sizeof(shown), shown, strlen(shown));
+	printf("  %s=%s\n", name, shown);
+}
+
+static void print_environment(const struct settings *s)
+{
+	bool any = false;
+
+	printf("environment:\n");
+	if (s->azure_client_id)
+		printf("  AZURE_CLIENT_ID=%s\n", s->azure_client_id);
+	if (s->identity_endpoint)
+		printf("  IDENTITY_ENDPOINT=%s\n", s->identity_endpoint);
+	if (s->identity_header)
+		printf("  IDENTITY_HEADER is set (value hidden)\n");
+	if (s->imds_endpoint_from_env)
+		printf("  AZURE_POD_IDENTITY_AUTHORITY_HOST=%s\n", s->imds_endpoint);
+	printf("proxy variables (never used for identity endpoints):\n");
+	for (size_t i = 0; i < ARRAY_SIZE(proxy_vars); i++) {
+		const char *v = getenv(proxy_vars[i]);
+		if (v && *v) {
+			print_redacted(proxy_vars[i], v);
+			any = true;
+		}
+	}
+	if (!any)
+		printf("  none\n");
+}
+
+static void print_cache(struct azmi_ctx *ctx)
+{
+	struct file_cache *fc = ctx_files(ctx);
+	struct stat st;
+	DIR *d;
+	int files = 0;
+
+	if (!ctx->settings.cache_enabled) {
+		printf("cache:       off (cache = no)\n");
+		return;
+	}
+	if (!file_cache_enabled(fc)) {
+		printf("cache:       %s: NOT USABLE (see the warning above); every process asks the endpoint\n",
+		       fc->dir ? fc->dir : "(no directory)");
+		return;
+	}
+	fstat(fc->dirfd, &st);
+	if ((d = fdopendir(dup(fc->dirfd))) != NULL) {
+		struct dirent *e;
+		while ((e = readdir(d)) != NULL)
+			files += e->d_name[0] != '.' && strchr(e->d_name, '.') == NULL;
+		closedir(d);
+	}
+	printf("cache:       %s: ok (mode %04o, uid %u), %d cached token%s\n", fc->dir,
+	       (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid, files, files == 1 ? "" : "s");
+}
+
+int cmd_doctor(int argc, char **argv)
+{
+	struct token_opts o = {0};
+	struct azmi_ctx *ctx;
+	struct azmi_token *tok;
+	struct azmi_error err;
+	int code = 0, r;
+
+	if ((r = cli_parse_token_opts(argc, argv, &o, usage)) != 0)
+		return r < 0 ? EXIT_OK : r;
+	if (o.req.resource == NULL)
+		o.req.resource = "https://management.azure.com/";
+	if (o.req.timeout_ms == 0)
+		o.req.timeout_ms = 10000;
+	o.req.flags |= AZMI_NO_CACHE;
+	if ((ctx = cli_ctx_open(o.config, o.verbose, &code)) == NULL)
+		return code;
+	printf("azmi %s\n", AZMI_VERSION);
+	printf("config:      %s\n", ctx->config.path ? ctx->config.path : "no file (defaults)");
+	printf("source:      %s - %s\n", ctx->source->name, ctx->source->title);
+	if (ctx->source == &source_imds)
+		printf("             chosen because IDENTITY_ENDPOINT and IDENTITY_HEADER are not both set\n"
+		       "endpoint:    %s/metadata/identity/oauth2/token\n",
+		       ctx->settings.imds_endpoint);
+	else
+		printf("             chosen because IDENTITY_ENDPOINT and IDENTITY_HEADER are set\n"
+		       "endpoint:    %s\n",
+		       ctx->settings.identity_endpoint);
+	print_environment(&ctx->settings);
+	print_cache(ctx);
+	fflush(stdout);
+	if (azmi_get_token(ctx, &o.req, &tok, &err) != AZMI_OK) {
+		printf("token:       FAILED for %s\n", o.req.resource);
+		fflush(stdout);
+		cli_print_error(&err);
+		azmi_ctx_free(ctx);
+		return cli_exit_code(err.code);
+	}
+	printf("token:       ok for %s from %s, expires in %lld s\n", tok->resource, tok->source,
+	       (long long)(tok->expires_on - util_now()));
+	azmi_token_release(tok);
+	azmi_ctx_free(ctx);
+	return EXIT_OK;
+}

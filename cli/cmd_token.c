@@ -1,0 +1,81 @@
+/* cmd_token.c - "azmi token": print an access token for scripts. */
+#include <stdio.h>
+
+#include <json-c/json.h>
+
+#include "cli.h"
+
+static const char usage[] =
+	"Usage: azmi token [--resource URI | --scope SCOPE] [IDENTITY] [--json] [--no-cache]\n"
+	"                  [--timeout SECONDS] [--config FILE] [-v]\n"
+	"Print an access token for the resource (default https://management.azure.com/) and a newline.\n"
+	"  -r, --resource URI     resource, e.g. https://storage.azure.com/\n"
+	"  -s, --scope SCOPE      or a scope, e.g. https://storage.azure.com/.default\n"
+	"  --client-id ID | --object-id ID | --msi-res-id ARMID | --system\n"
+	"                         which managed identity (default: AZURE_CLIENT_ID, else system-assigned)\n"
+	"  -j, --json             print {access_token, expires_on, token_type, resource, source}\n"
+	"  --no-cache             ask the endpoint even when a cached token is fresh\n"
+	"  --timeout SECONDS      give up after this long, retries included (default 90)\n";
+
+/* JSON-quote a string through json-c (the resource may hold quotes or backslashes). */
+static int print_quoted(const char *s)
+{
+	struct json_object *o = json_object_new_string(s);
+	int r = o ? fputs(json_object_to_json_string_ext(o, JSON_C_TO_STRING_NOSLASHESCAPE), stdout) < 0 : 1;
+
+	json_object_put(o);
+	return r;
+}
+
+/*
+ * The token needs no escaping (the core admits only base64url-ish
+ * characters) and is printed straight from the token object, so no copy of
+ * it is left in a JSON library's buffers.
+ */
+static int print_json(const struct azmi_token *tok)
+{
+	int r = printf("{\"access_token\":\"%s\",\"expires_on\":%lld,\"token_type\":", tok->access_token,
+		       (long long)tok->expires_on) < 0;
+
+	r |= print_quoted(tok->token_type);
+	r |= fputs(",\"resource\":", stdout) < 0;
+	r |= print_quoted(tok->resource);
+	r |= fputs(",\"source\":", stdout) < 0;
+	r |= print_quoted(tok->source);
+	r |= puts("}") < 0;
+	return r;
+}
+
+int cmd_token(int argc, char **argv)
+{
+	struct token_opts o = {0};
+	struct azmi_ctx *ctx;
+	struct azmi_token *tok;
+	struct azmi_error err;
+	int code = 0, r;
+
+	if ((r = cli_parse_token_opts(argc, argv, &o, usage)) != 0)
+		return r < 0 ? EXIT_OK : r;
+	if (o.req.resource == NULL)
+		o.req.resource = "https://management.azure.com/";
+	if ((ctx = cli_ctx_open(o.config, o.verbose, &code)) == NULL)
+		return code;
+	if (azmi_get_token(ctx, &o.req, &tok, &err) != AZMI_OK) {
+		cli_print_error(&err);
+		azmi_ctx_free(ctx);
+		return cli_exit_code(err.code);
+	}
+	if (o.json)
+		r = print_json(tok);
+	else
+		r = printf("%s\n", tok->access_token) < 0;
+	if (fflush(stdout) != 0)
+		r = 1;
+	azmi_token_release(tok);
+	azmi_ctx_free(ctx);
+	if (r) {
+		fputs("azmi: cannot write the token to standard output\n", stderr);
+		return EXIT_INTERNAL;
+	}
+	return EXIT_OK;
+}

@@ -1,0 +1,74 @@
+/* cmd_whoami.c - "azmi whoami": which identity answers, from the token's non-secret claims. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "cli.h"
+#include "jwt.h"
+
+static const char usage[] =
+	"Usage: azmi whoami [--resource URI] [IDENTITY] [--json] [--no-cache] [--timeout SECONDS]\n"
+	"Show the credential source and the identity's claims (oid, tid, appid, xms_mirid, aud, exp).\n"
+	"The token itself is never printed.\n";
+
+static const char *const shown_claims[] = {"oid", "tid", "appid", "xms_mirid", "aud", "iss", "idtyp", "exp"};
+
+static void print_claims(const struct azmi_token *tok, struct json_object *claims, bool as_json)
+{
+	struct json_object *out = json_object_new_object(), *v;
+
+	json_object_object_add(out, "source", json_object_new_string(tok->source));
+	json_object_object_add(out, "resource", json_object_new_string(tok->resource));
+	for (size_t i = 0; claims && i < sizeof(shown_claims) / sizeof(shown_claims[0]); i++)
+		if (json_object_object_get_ex(claims, shown_claims[i], &v))
+			json_object_object_add(out, shown_claims[i], json_object_get(v));
+	if (as_json) {
+		puts(json_object_to_json_string_ext(out, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	} else {
+		json_object_object_foreach(out, key, val)
+		{
+			const char *s = json_object_is_type(val, json_type_string) ? json_object_get_string(val)
+										    : json_object_to_json_string(val);
+			printf("%-10s %s\n", key, s);
+		}
+		if (claims && json_object_object_get_ex(claims, "exp", &v)) {
+			time_t t = (time_t)json_object_get_int64(v);
+			char when[64];
+			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", gmtime(&t));
+			printf("%-10s %s\n", "expires", when);
+		}
+	}
+	json_object_put(out);
+}
+
+int cmd_whoami(int argc, char **argv)
+{
+	struct token_opts o = {0};
+	struct azmi_ctx *ctx;
+	struct azmi_token *tok;
+	struct azmi_error err;
+	struct json_object *claims;
+	int code = 0, r;
+
+	if ((r = cli_parse_token_opts(argc, argv, &o, usage)) != 0)
+		return r < 0 ? EXIT_OK : r;
+	if (o.req.resource == NULL)
+		o.req.resource = "https://management.azure.com/";
+	if ((ctx = cli_ctx_open(o.config, o.verbose, &code)) == NULL)
+		return code;
+	if (azmi_get_token(ctx, &o.req, &tok, &err) != AZMI_OK) {
+		cli_print_error(&err);
+		azmi_ctx_free(ctx);
+		return cli_exit_code(err.code);
+	}
+	claims = jwt_decode_part(tok->access_token, tok->access_token_len, 1);
+	if (claims == NULL)
+		fputs("azmi: the token is not a JWT; showing what is known without claims\n", stderr);
+	print_claims(tok, claims, o.json);
+	json_object_put(claims);
+	azmi_token_release(tok);
+	azmi_ctx_free(ctx);
+	return EXIT_OK;
+}

@@ -1,0 +1,164 @@
+/* common.c - error printing, exit codes and shared option parsing for the azmi command. */
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cli_exit_code(azmi_err err)
+{
+	switch (err) {
+	case AZMI_OK:
+		return EXIT_OK;
+	case AZMI_ERR_USAGE:
+	case AZMI_ERR_CONFIG:
+		return EXIT_USAGE;
+	case AZMI_ERR_UNAVAILABLE:
+		return EXIT_NO_CREDENTIAL;
+	case AZMI_ERR_REFUSED:
+		return EXIT_REFUSED;
+	case AZMI_ERR_ENDPOINT:
+	case AZMI_ERR_TIMEOUT:
+	case AZMI_ERR_PROTOCOL:
+		return EXIT_FAILED;
+	case AZMI_ERR_NOMEM:
+	case AZMI_ERR_CACHE:
+	case AZMI_ERR_SYSTEM:
+		break;
+	}
+	return EXIT_INTERNAL;
+}
+
+void cli_print_error(const struct azmi_error *err)
+{
+	const char *p = err->message;
+
+	if (*p == '\0') {
+		fprintf(stderr, "azmi: %s\n", azmi_strerror(err->code));
+		return;
+	}
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		int len = nl ? (int)(nl - p) : (int)strlen(p);
+		fprintf(stderr, "azmi: %.*s\n", len, p);
+		p += len + (nl ? 1 : 0);
+	}
+}
+
+int cli_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("azmi: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nTry 'azmi --help'.\n", stderr);
+	return EXIT_USAGE;
+}
+
+static void log_to_stderr(void *userdata, enum azmi_log_level level, const char *line)
+{
+	int verbose = *(const int *)userdata;
+
+	if (level <= AZMI_LOG_WARNING)
+		fprintf(stderr, "azmi: warning: %s\n", line);
+	else if (verbose >= (level == AZMI_LOG_DEBUG ? 2 : 1))
+		fprintf(stderr, "azmi: %s\n", line);
+}
+
+struct azmi_ctx *cli_ctx_open(const char *config, int verbose, int *exit_code)
+{
+	static int level;
+	struct azmi_ctx *ctx;
+	struct azmi_error err;
+	azmi_err r = azmi_ctx_new(&ctx, config, &err);
+
+	if (r != AZMI_OK) {
+		cli_print_error(&err);
+		*exit_code = cli_exit_code(r);
+		return NULL;
+	}
+	level = verbose;
+	azmi_ctx_set_log(ctx, log_to_stderr, &level);
+	return ctx;
+}
+
+static int set_identity(struct token_opts *o, enum azmi_id_kind kind, const char *value)
+{
+	if (o->req.id_kind != AZMI_ID_DEFAULT)
+		return cli_usage_error("give at most one of --client-id, --object-id, --msi-res-id, --system");
+	o->req.id_kind = kind;
+	o->req.id_value = value;
+	return 0;
+}
+
+int cli_parse_token_opts(int argc, char **argv, struct token_opts *o, const char *usage)
+{
+	enum { OPT_CLIENT = 256, OPT_OBJECT, OPT_MSI, OPT_SYSTEM, OPT_NOCACHE, OPT_TIMEOUT, OPT_CONFIG };
+	static const struct option longopts[] = {
+		{"resource", required_argument, NULL, 'r'}, {"scope", required_argument, NULL, 's'},
+		{"client-id", required_argument, NULL, OPT_CLIENT},
+		{"object-id", required_argument, NULL, OPT_OBJECT},
+		{"msi-res-id", required_argument, NULL, OPT_MSI}, {"system", no_argument, NULL, OPT_SYSTEM},
+		{"json", no_argument, NULL, 'j'}, {"no-cache", no_argument, NULL, OPT_NOCACHE},
+		{"timeout", required_argument, NULL, OPT_TIMEOUT}, {"config", required_argument, NULL, OPT_CONFIG},
+		{"verbose", no_argument, NULL, 'v'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+	};
+	int c, r = 0;
+
+	optind = 1;
+	while (r == 0 && (c = getopt_long(argc, argv, "r:s:jvh", longopts, NULL)) != -1) {
+		char *end;
+		long n;
+
+		switch (c) {
+		case 'r':
+		case 's':
+			if (o->req.resource)
+				return cli_usage_error("give one --resource or --scope");
+			o->req.resource = optarg;
+			break;
+		case OPT_CLIENT:
+			r = set_identity(o, AZMI_ID_CLIENT_ID, optarg);
+			break;
+		case OPT_OBJECT:
+			r = set_identity(o, AZMI_ID_OBJECT_ID, optarg);
+			break;
+		case OPT_MSI:
+			r = set_identity(o, AZMI_ID_RESOURCE_ID, optarg);
+			break;
+		case OPT_SYSTEM:
+			r = set_identity(o, AZMI_ID_SYSTEM, NULL);
+			break;
+		case 'j':
+			o->json = true;
+			break;
+		case OPT_NOCACHE:
+			o->req.flags |= AZMI_NO_CACHE;
+			break;
+		case OPT_TIMEOUT:
+			n = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || n < 1 || n > 3600)
+				return cli_usage_error("--timeout takes whole seconds from 1 to 3600");
+			o->req.timeout_ms = n * 1000;
+			break;
+		case OPT_CONFIG:
+			o->config = optarg;
+			break;
+		case 'v':
+			o->verbose++;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return -1;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (r == 0 && optind < argc)
+		return cli_usage_error("unexpected argument '%s'", argv[optind]);
+	return r;
+}

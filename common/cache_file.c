@@ -1,0 +1,312 @@
+/* cache_file.c - the cross-process token cache. */
+#include "cache_file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "buf.h"
+#include "token.h"
+#include "util.h"
+
+#define CACHE_MAGIC "azmi-token-cache 1"
+
+char *file_cache_default_dir(void)
+{
+	const char *xdg = secure_getenv("XDG_RUNTIME_DIR");
+	char *dir = NULL;
+
+	if (geteuid() == 0)
+		return strdup("/run/azmi");
+	if (xdg && xdg[0] == '/' && asprintf(&dir, "%s/azmi", xdg) >= 0)
+		return dir;
+	if (asprintf(&dir, "/tmp/azmi-%u", (unsigned)geteuid()) < 0)
+		return NULL;
+	return dir;
+}
+
+/* Owned by us and private; says why not in `why`. */
+static bool private_to_us(const struct stat *st, const char **why)
+{
+	if (st->st_uid != geteuid()) {
+		*why = "owned by another user";
+		return false;
+	}
+	if (st->st_mode & 077) {
+		*why = "readable or writable by group or others";
+		return false;
+	}
+	return true;
+}
+
+void file_cache_open(struct file_cache *fc, const char *dir, const struct log_sink *log)
+{
+	struct stat st;
+	const char *why = NULL;
+	int fd;
+
+	fc->dirfd = -1;
+	fc->log = log;
+	fc->dir = dir ? strdup(dir) : file_cache_default_dir();
+	if (fc->dir == NULL)
+		return;
+	fd = open(fc->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		if (mkdir(fc->dir, 0700) != 0 && errno != EEXIST) {
+			log_line(log, AZMI_LOG_WARNING, "token cache off: cannot create %s: %s", fc->dir,
+				 strerror(errno));
+			return;
+		}
+		fd = open(fc->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	}
+	if (fd < 0) {
+		log_line(log, AZMI_LOG_WARNING, "token cache off: cannot open %s: %s", fc->dir,
+			 errno == ELOOP || errno == ENOTDIR ? "not a directory (a symbolic link?)" : strerror(errno));
+		return;
+	}
+	if (fstat(fd, &st) != 0 || !private_to_us(&st, &why)) {
+		log_line(log, AZMI_LOG_WARNING, "token cache off: %s is %s (mode %04o, uid %u); it must be a 0700 "
+						"directory of uid %u",
+			 fc->dir, why ? why : "unreadable", (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid,
+			 (unsigned)geteuid());
+		close(fd);
+		return;
+	}
+	fc->dirfd = fd;
+}
+
+void file_cache_close(struct file_cache *fc)
+{
+	if (fc->dirfd >= 0)
+		close(fc->dirfd);
+	fc->dirfd = -1;
+	free(fc->dir);
+	fc->dir = NULL;
+}
+
+bool file_cache_enabled(const struct file_cache *fc)
+{
+	return fc->dirfd >= 0;
+}
+
+void file_cache_name(const struct cache_key *k, char out[41])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	char kind = (char)('0' + k->kind);
+
+	/* Hash of the key: no identity or resource text in file names, and a fixed length. */
+	if (ctx == NULL || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) ||
+	    !EVP_DigestUpdate(ctx, k->source, strlen(k->source) + 1) || !EVP_DigestUpdate(ctx, &kind, 1) ||
+	    !EVP_DigestUpdate(ctx, k->id ? k->id : "", k->id ? strlen(k->id) + 1 : 1) ||
+	    !EVP_DigestUpdate(ctx, k->resource, strlen(k->resource) + 1) || !EVP_DigestFinal_ex(ctx, md, &mdlen))
+		mdlen = 0;
+	EVP_MD_CTX_free(ctx);
+	memset(out, '0', 40);
+	for (unsigned int i = 0; i < 20 && i < mdlen; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[40] = '\0';
+}
+
+/* The next line of the text (without its newline) if it starts with `name` + ' '. */
+static bool next_field(const char **p, const char *end, const char *name, const char **val, size_t *vlen)
+{
+	size_t n = strlen(name);
+	const char *nl = memchr(*p, '\n', (size_t)(end - *p));
+
+	if (nl == NULL || (size_t)(nl - *p) < n + 1 || memcmp(*p, name, n) != 0 || (*p)[n] != ' ')
+		return false;
+	*val = *p + n + 1;
+	*vlen = (size_t)(nl - *val);
+	*p = nl + 1;
+	return true;
+}
+
+static bool field_is(const char *val, size_t vlen, const char *want)
+{
+	return strlen(want) == vlen && memcmp(val, want, vlen) == 0;
+}
+
+static bool field_int(const char *val, size_t vlen, int64_t *out)
+{
+	return util_parse_int64(val, vlen, 0, 253402300799, out);
+}
+
+struct azmi_token *file_cache_parse(const char *text, size_t len, const struct cache_key *k, int64_t now)
+{
+	const char *p = text, *end = text + len, *v;
+	size_t vl;
+	char kind[2] = {(char)('0' + k->kind), '\0'};
+	struct expiry x;
+
+	if (len < sizeof(CACHE_MAGIC) || memcmp(p, CACHE_MAGIC "\n", sizeof(CACHE_MAGIC)) != 0)
+		return NULL;
+	p += sizeof(CACHE_MAGIC);
+	if (!next_field(&p, end, "source", &v, &vl) || !field_is(v, vl, k->source) ||
+	    !next_field(&p, end, "kind", &v, &vl) || !field_is(v, vl, kind) ||
+	    !next_field(&p, end, "id", &v, &vl) || !field_is(v, vl, k->id ? k->id : "-") ||
+	    !next_field(&p, end, "resource", &v, &vl) || !field_is(v, vl, k->resource) ||
+	    !next_field(&p, end, "expires_on", &v, &vl) || !field_int(v, vl, &x.expires_on) ||
+	    !next_field(&p, end, "refresh_on", &v, &vl) || !field_int(v, vl, &x.refresh_on) ||
+	    !next_field(&p, end, "stale_on", &v, &vl) || !field_int(v, vl, &x.stale_on) ||
+	    !next_field(&p, end, "token", &v, &vl) || p != end)
+		return NULL;
+	if (!token_text_valid(v, vl) || x.refresh_on > x.stale_on || x.stale_on > x.expires_on ||
+	    now >= x.stale_on || x.expires_on - now > EXPIRY_MAX_LIFETIME)
+		return NULL;
+	return token_new(v, vl, &x, k->resource, k->source);
+}
+
+/* Open `name` in the cache directory for reading: a private regular file of ours, bounded. */
+static int open_checked(struct file_cache *fc, const char *name, int flags, const char **why)
+{
+	struct stat st;
+	int fd = openat(fc->dirfd, name, flags | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0600);
+
+	if (fd < 0) {
+		*why = errno == ELOOP ? "a symbolic link" : NULL;
+		return -1;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		*why = "not a regular file";
+	} else if (!private_to_us(&st, why)) {
+		/* why is set */
+	} else if (st.st_size > CACHE_FILE_MAX_BYTES) {
+		*why = "too large";
+	} else {
+		return fd;
+	}
+	close(fd);
+	return -1;
+}
+
+struct azmi_token *file_cache_load(struct file_cache *fc, const struct cache_key *k, int64_t now)
+{
+	char name[41];
+	const char *why = NULL;
+	struct buf b;
+	char chunk[4096];
+	struct azmi_token *tok = NULL;
+	ssize_t n;
+	int fd;
+
+	if (fc->dirfd < 0)
+		return NULL;
+	file_cache_name(k, name);
+	if ((fd = open_checked(fc, name, O_RDONLY, &why)) < 0) {
+		if (why)
+			log_line(fc->log, AZMI_LOG_WARNING, "token cache: ignoring %s/%s: %s", fc->dir, name, why);
+		return NULL;
+	}
+	buf_init(&b, CACHE_FILE_MAX_BYTES);
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0 && buf_append(&b, chunk, (size_t)n))
+		;
+	if (n == 0 && b.data)
+		tok = file_cache_parse(b.data, b.len, k, now);
+	if (tok == NULL && n == 0 && b.len > 0)
+		log_line(fc->log, AZMI_LOG_DEBUG, "token cache: %s/%s is expired or malformed; not used", fc->dir,
+			 name);
+	explicit_bzero(chunk, sizeof(chunk));
+	buf_free(&b);
+	close(fd);
+	return tok;
+}
+
+int file_cache_lock(struct file_cache *fc, const struct cache_key *k, int64_t deadline_ms)
+{
+	char name[41 + 5];
+	const char *why = NULL;
+	long pause = 2;
+	int fd;
+
+	if (fc->dirfd < 0)
+		return -1;
+	file_cache_name(k, name);
+	strcat(name, ".lock");
+	if ((fd = open_checked(fc, name, O_RDWR | O_CREAT, &why)) < 0) {
+		log_line(fc->log, AZMI_LOG_WARNING, "token cache: cannot use lock %s/%s: %s", fc->dir, name,
+			 why ? why : strerror(errno));
+		return -1;
+	}
+	while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		if ((errno != EWOULDBLOCK && errno != EINTR) || util_mono_ms() + pause >= deadline_ms) {
+			close(fd);
+			return -1;
+		}
+		util_sleep_ms(pause);
+		if (pause < 20)
+			pause *= 2;
+	}
+	return fd;
+}
+
+void file_cache_unlock(int lockfd)
+{
+	if (lockfd >= 0)
+		close(lockfd); /* closing the descriptor releases the flock */
+}
+
+static bool write_all(int fd, const char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		p += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+azmi_err file_cache_store(struct file_cache *fc, const struct cache_key *k, const struct azmi_token *tok)
+{
+	const struct expiry *x = token_expiry(tok);
+	char name[41], tmp[80];
+	char *text = NULL;
+	int fd, len;
+	azmi_err r = AZMI_ERR_CACHE;
+
+	if (fc->dirfd < 0)
+		return AZMI_OK;
+	file_cache_name(k, name);
+	snprintf(tmp, sizeof(tmp), ".%s.%ld.%u.tmp", name, (long)getpid(), util_random_below(1u << 30));
+	len = asprintf(&text, CACHE_MAGIC "\nsource %s\nkind %d\nid %s\nresource %s\nexpires_on %lld\n"
+				"refresh_on %lld\nstale_on %lld\ntoken %s\n",
+		       k->source, (int)k->kind, k->id ? k->id : "-", k->resource, (long long)x->expires_on,
+		       (long long)x->refresh_on, (long long)x->stale_on, tok->access_token);
+	if (len < 0)
+		return AZMI_ERR_NOMEM;
+	fd = openat(fc->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		goto out;
+	if (fchmod(fd, 0600) != 0 || !write_all(fd, text, (size_t)len)) {
+		close(fd);
+		unlinkat(fc->dirfd, tmp, 0);
+		goto out;
+	}
+	if (close(fd) != 0 || renameat(fc->dirfd, tmp, fc->dirfd, name) != 0) {
+		unlinkat(fc->dirfd, tmp, 0);
+		goto out;
+	}
+	r = AZMI_OK;
+out:
+	if (r != AZMI_OK)
+		log_line(fc->log, AZMI_LOG_WARNING, "token cache: cannot write %s/%s: %s", fc->dir, name,
+			 strerror(errno));
+	explicit_bzero(text, (size_t)len);
+	free(text);
+	return r;
+}

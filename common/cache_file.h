@@ -1,0 +1,54 @@
+/*
+ * cache_file.h - the cross-process token cache (DESIGN §1.6): one file per
+ * (identity, resource) in a per-user directory (0700, owned by the user),
+ * files 0600 written to a temporary name and renamed, a flock'd lock file per
+ * key so that N processes starting cold cause one request.  Anything unsafe
+ * or corrupt is ignored (and later replaced), never trusted.
+ */
+#ifndef AZMI_CACHE_FILE_H
+#define AZMI_CACHE_FILE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "azmi.h"
+#include "cache_key.h"
+#include "log.h"
+
+#define CACHE_FILE_MAX_BYTES (64 * 1024)
+
+struct file_cache {
+	int dirfd; /* -1 when the cache is off */
+	char *dir;
+	const struct log_sink *log;
+};
+
+/*
+ * Open (creating if needed) `dir`, or the per-user default when NULL:
+ * /run/azmi for root, $XDG_RUNTIME_DIR/azmi, else /tmp/azmi-<uid>.  An
+ * unsafe directory turns the cache off with a warning; that is not an error.
+ */
+void file_cache_open(struct file_cache *fc, const char *dir, const struct log_sink *log);
+void file_cache_close(struct file_cache *fc);
+bool file_cache_enabled(const struct file_cache *fc);
+
+/* The default directory for the effective user (malloc'd), as described above. */
+char *file_cache_default_dir(void);
+
+/* The cached token for `k`, if a safe, well-formed, unexpired file holds one; else NULL. */
+struct azmi_token *file_cache_load(struct file_cache *fc, const struct cache_key *k, int64_t now);
+
+/* Lock `k` against other processes until monotonic `deadline_ms`; returns a descriptor or -1. */
+int file_cache_lock(struct file_cache *fc, const struct cache_key *k, int64_t deadline_ms);
+void file_cache_unlock(int lockfd);
+
+/* Write `tok` for `k` atomically. */
+azmi_err file_cache_store(struct file_cache *fc, const struct cache_key *k, const struct azmi_token *tok);
+
+/* Parse a cache file's text for `k` (exposed for tests and fuzzing); NULL when invalid. */
+struct azmi_token *file_cache_parse(const char *text, size_t len, const struct cache_key *k, int64_t now);
+
+/* The file name for `k` (40 hex digits); `out` must hold 41 bytes. */
+void file_cache_name(const struct cache_key *k, char out[41]);
+
+#endif

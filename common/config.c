@@ -1,0 +1,338 @@
+/* config.c - reading /etc/azmi.conf safely and turning it into settings. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "util.h"
+
+#define DEFAULT_IMDS_ENDPOINT "http://169.254.169.254"
+#define DEFAULT_TIMEOUT_MS (90 * 1000L)
+
+/* Every key any part of azmi reads, so a typo can be reported. */
+static const char *const known_keys[] = {
+	/* core */
+	"imds_endpoint", "ca_file", "cloud", "timeout", "cache_dir", "cache",
+	/* curl plug-in */
+	"curl_rule", "storage_version", "curl_retry_on_challenge",
+	/* logins */
+	"allowed_domains", "user_map", "upn_suffix", "admin_group", "cache_ttl", "offline_grace", "uid_range",
+	"arm_endpoint", "graph_endpoint", "tenant", "audiences", "require", "required_roles", "admin_roles",
+	"required_groups", "authority",
+};
+
+bool config_key_is_known(const char *key)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(known_keys); i++)
+		if (strcmp(known_keys[i], key) == 0)
+			return true;
+	return false;
+}
+
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r';
+}
+
+static bool is_key_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+/* Printable ASCII, tabs, and a CR before the newline; nothing else. */
+static bool line_is_text(const char *line, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)line[i];
+		if (!(c == '\t' || (c >= 0x20 && c <= 0x7e) || (c == '\r' && i + 1 == len)))
+			return false;
+	}
+	return true;
+}
+
+static azmi_err config_add(struct config_file *cf, const char *k, size_t klen, const char *v, size_t vlen,
+			   unsigned int line)
+{
+	struct config_kv *items = reallocarray(cf->items, cf->count + 1, sizeof(*items));
+
+	if (items == NULL)
+		return AZMI_ERR_NOMEM;
+	cf->items = items;
+	items[cf->count].key = strndup(k, klen);
+	items[cf->count].value = strndup(v, vlen);
+	items[cf->count].line = line;
+	items[cf->count].used = false;
+	if (items[cf->count].key == NULL || items[cf->count].value == NULL) {
+		free(items[cf->count].key);
+		free(items[cf->count].value);
+		return AZMI_ERR_NOMEM;
+	}
+	cf->count++;
+	return AZMI_OK;
+}
+
+azmi_err config_parse(struct config_file *cf, const char *name, const char *text, size_t len,
+		      struct azmi_error *err)
+{
+	unsigned int lineno = 0;
+	size_t pos = 0;
+
+	while (pos < len) {
+		const char *line = text + pos;
+		const char *nl = memchr(line, '\n', len - pos);
+		size_t llen = nl ? (size_t)(nl - line) : len - pos;
+		size_t i = 0, kstart, kend, vend;
+
+		pos += llen + (nl ? 1 : 0);
+		lineno++;
+		while (i < llen && is_space(line[i]))
+			i++;
+		if (i == llen || line[i] == '#')
+			continue;
+		if (!line_is_text(line, llen))
+			return err_set(err, AZMI_ERR_CONFIG, "config", 0, "%s:%u: control characters in line", name,
+				       lineno);
+		kstart = i;
+		while (i < llen && is_key_char(line[i]))
+			i++;
+		kend = i;
+		while (i < llen && is_space(line[i]))
+			i++;
+		if (kend == kstart || i == llen || line[i] != '=')
+			return err_set(err, AZMI_ERR_CONFIG, "config", 0,
+				       "%s:%u: expected \"key = value\" (keys are lower case letters, digits and _)",
+				       name, lineno);
+		i++;
+		while (i < llen && is_space(line[i]))
+			i++;
+		vend = llen;
+		while (vend > i && is_space(line[vend - 1]))
+			vend--;
+		if (vend - i > CONFIG_MAX_VALUE)
+			return err_set(err, AZMI_ERR_CONFIG, "config", 0, "%s:%u: value longer than %d bytes", name,
+				       lineno, CONFIG_MAX_VALUE);
+		if (config_add(cf, line + kstart, kend - kstart, line + i, vend - i, lineno) != AZMI_OK)
+			return err_set(err, AZMI_ERR_NOMEM, "config", 0, "out of memory reading %s", name);
+	}
+	return AZMI_OK;
+}
+
+azmi_err config_read(struct config_file *cf, const char *path, bool required, struct azmi_error *err)
+{
+	struct stat st;
+	char *text = NULL;
+	ssize_t n;
+	azmi_err r = AZMI_ERR_CONFIG;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+
+	if (fd < 0) {
+		if (errno == ENOENT && !required)
+			return AZMI_OK;
+		if (errno == ELOOP)
+			return err_set(err, AZMI_ERR_CONFIG, "config", 0, "%s: is a symbolic link; refusing it", path);
+		return err_set(err, AZMI_ERR_CONFIG, "config", 0, "%s: cannot open: %s", path, strerror(errno));
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		err_set(err, AZMI_ERR_CONFIG, "config", 0, "%s: not a regular file", path);
+		goto out;
+	}
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		err_set(err, AZMI_ERR_CONFIG, "config", 0, "%s: owned by uid %u, not root or uid %u; refusing it",
+			path, (unsigned)st.st_uid, (unsigned)geteuid());
+		goto out;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		err_set(err, AZMI_ERR_CONFIG, "config", 0,
+			"%s: writable by group or others (mode %04o); refusing it (chmod go-w)", path,
+			(unsigned)(st.st_mode & 07777));
+		goto out;
+	}
+	if (st.st_size > CONFIG_MAX_BYTES) {
+		err_set(err, AZMI_ERR_CONFIG, "config", 0, "%s: larger than %d bytes", path, CONFIG_MAX_BYTES);
+		goto out;
+	}
+	text = malloc((size_t)st.st_size + 1);
+	if (text == NULL) {
+		r = err_set(err, AZMI_ERR_NOMEM, "config", 0, "out of memory");
+		goto out;
+	}
+	n = read(fd, text, (size_t)st.st_size + 1);
+	if (n < 0 || n > st.st_size) {
+		err_set(err, AZMI_ERR_CONFIG, "config", 0, "%s: read failed or file changed while reading", path);
+		goto out;
+	}
+	cf->path = strdup(path);
+	if (cf->path == NULL) {
+		r = err_set(err, AZMI_ERR_NOMEM, "config", 0, "out of memory");
+		goto out;
+	}
+	r = config_parse(cf, path, text, (size_t)n, err);
+out:
+	free(text);
+	close(fd);
+	return r;
+}
+
+void config_file_free(struct config_file *cf)
+{
+	for (size_t i = 0; i < cf->count; i++) {
+		free(cf->items[i].key);
+		free(cf->items[i].value);
+	}
+	free(cf->items);
+	free(cf->path);
+	cf->items = NULL;
+	cf->count = 0;
+	cf->path = NULL;
+}
+
+const char *config_get(struct config_file *cf, const char *key)
+{
+	const char *v = NULL;
+
+	for (size_t i = 0; i < cf->count; i++) {
+		if (strcmp(cf->items[i].key, key) == 0) {
+			cf->items[i].used = true;
+			v = cf->items[i].value;
+		}
+	}
+	return v;
+}
+
+static bool valid_endpoint(const char *url)
+{
+	return (strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0) &&
+	       util_is_printable(url, strlen(url)) && strchr(url, ' ') == NULL && strlen(url) < 2048;
+}
+
+static azmi_err set_string(char **dst, const char *value)
+{
+	char *copy = strdup(value);
+
+	if (copy == NULL)
+		return AZMI_ERR_NOMEM;
+	free(*dst);
+	*dst = copy;
+	return AZMI_OK;
+}
+
+static azmi_err settings_from_file(struct settings *s, struct config_file *cf, struct azmi_error *err)
+{
+	const char *v;
+	const char *where = cf->path ? cf->path : "configuration";
+	int64_t n;
+
+	if ((v = config_get(cf, "imds_endpoint")) != NULL) {
+		if (!valid_endpoint(v))
+			return err_set(err, AZMI_ERR_CONFIG, "config", 0,
+				       "%s: imds_endpoint must be an http:// or https:// URL", where);
+		if (set_string(&s->imds_endpoint, v))
+			return AZMI_ERR_NOMEM;
+	}
+	if ((v = config_get(cf, "ca_file")) != NULL && set_string(&s->ca_file, v))
+		return AZMI_ERR_NOMEM;
+	if ((v = config_get(cf, "cache_dir")) != NULL) {
+		if (v[0] != '/')
+			return err_set(err, AZMI_ERR_CONFIG, "config", 0, "%s: cache_dir must be an absolute path",
+				       where);
+		if (set_string(&s->cache_dir, v))
+			return AZMI_ERR_NOMEM;
+	}
+	if ((v = config_get(cf, "cache")) != NULL) {
+		if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0)
+			return err_set(err, AZMI_ERR_CONFIG, "config", 0, "%s: cache must be yes or no", where);
+		s->cache_enabled = strcmp(v, "yes") == 0;
+	}
+	if ((v = config_get(cf, "timeout")) != NULL) {
+		if (!util_parse_int64(v, strlen(v), 1, 3600, &n))
+			return err_set(err, AZMI_ERR_CONFIG, "config", 0,
+				       "%s: timeout must be a whole number of seconds from 1 to 3600", where);
+		s->timeout_ms = (long)n * 1000;
+	}
+	if ((v = config_get(cf, "cloud")) != NULL) {
+		if (strcmp(v, "AzureCloud") == 0)
+			s->cloud = CLOUD_PUBLIC;
+		else if (strcmp(v, "AzureUSGovernment") == 0)
+			s->cloud = CLOUD_USGOV;
+		else if (strcmp(v, "AzureChinaCloud") == 0)
+			s->cloud = CLOUD_CHINA;
+		else
+			return err_set(err, AZMI_ERR_CONFIG, "config", 0,
+				       "%s: cloud must be AzureCloud, AzureUSGovernment or AzureChinaCloud", where);
+	}
+	return AZMI_OK;
+}
+
+/* Copy an environment variable (ignored in setuid programs) when set and non-empty. */
+static azmi_err env_copy(char **dst, const char *name)
+{
+	const char *v = secure_getenv(name);
+
+	if (v == NULL || v[0] == '\0')
+		return AZMI_OK;
+	return set_string(dst, v);
+}
+
+static azmi_err settings_from_env(struct settings *s, struct azmi_error *err)
+{
+	char *pod = NULL;
+
+	if (env_copy(&s->ca_file, "AZMI_CA_FILE") || env_copy(&s->cache_dir, "AZMI_CACHE_DIR") ||
+	    env_copy(&s->azure_client_id, "AZURE_CLIENT_ID") ||
+	    env_copy(&s->identity_endpoint, "IDENTITY_ENDPOINT") ||
+	    env_copy(&s->identity_header, "IDENTITY_HEADER") ||
+	    env_copy(&pod, "AZURE_POD_IDENTITY_AUTHORITY_HOST"))
+		return err_set(err, AZMI_ERR_NOMEM, "config", 0, "out of memory");
+	if (pod != NULL) {
+		size_t len = strlen(pod);
+		while (len > 0 && pod[len - 1] == '/')
+			pod[--len] = '\0';
+		if (!valid_endpoint(pod)) {
+			free(pod);
+			return err_set(err, AZMI_ERR_CONFIG, "config", 0,
+				       "AZURE_POD_IDENTITY_AUTHORITY_HOST must be an http:// or https:// URL");
+		}
+		free(s->imds_endpoint);
+		s->imds_endpoint = pod;
+		s->imds_endpoint_from_env = true;
+	}
+	if (s->cache_dir != NULL && s->cache_dir[0] != '/')
+		return err_set(err, AZMI_ERR_CONFIG, "config", 0, "AZMI_CACHE_DIR must be an absolute path");
+	if (s->identity_endpoint != NULL && !valid_endpoint(s->identity_endpoint))
+		return err_set(err, AZMI_ERR_CONFIG, "config", 0, "IDENTITY_ENDPOINT must be an http(s):// URL");
+	return AZMI_OK;
+}
+
+azmi_err settings_load(struct settings *s, struct config_file *cf, struct azmi_error *err)
+{
+	azmi_err r;
+
+	memset(s, 0, sizeof(*s));
+	s->timeout_ms = DEFAULT_TIMEOUT_MS;
+	s->cache_enabled = true;
+	s->cloud = CLOUD_PUBLIC;
+	if (set_string(&s->imds_endpoint, DEFAULT_IMDS_ENDPOINT))
+		return err_set(err, AZMI_ERR_NOMEM, "config", 0, "out of memory");
+	if ((r = settings_from_file(s, cf, err)) != AZMI_OK)
+		return r;
+	/* The trailing slash of a base URL would double the path separator. */
+	for (size_t len = strlen(s->imds_endpoint); len > 0 && s->imds_endpoint[len - 1] == '/'; len--)
+		s->imds_endpoint[len - 1] = '\0';
+	return settings_from_env(s, err);
+}
+
+void settings_free(struct settings *s)
+{
+	free(s->imds_endpoint);
+	free(s->ca_file);
+	free(s->cache_dir);
+	free(s->azure_client_id);
+	free(s->identity_endpoint);
+	util_free_secret(s->identity_header);
+	memset(s, 0, sizeof(*s));
+}

@@ -1,0 +1,77 @@
+/*
+ * config.h - the configuration file (/etc/azmi.conf, "key = value" lines) and
+ * the settings the core derives from it and from the environment.
+ * Precedence: built-in defaults, then the file, then the environment.
+ */
+#ifndef AZMI_CONFIG_H
+#define AZMI_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "azmi.h"
+
+#define CONFIG_DEFAULT_PATH "/etc/azmi.conf"
+#define CONFIG_MAX_BYTES (64 * 1024)
+#define CONFIG_MAX_VALUE 4096
+
+/* One "key = value" line of the file. */
+struct config_kv {
+	char *key;
+	char *value;
+	unsigned int line;
+	bool used; /* a consumer recognised the key */
+};
+
+struct config_file {
+	char *path; /* NULL when no file was read */
+	struct config_kv *items;
+	size_t count;
+};
+
+enum azmi_cloud { CLOUD_PUBLIC = 0, CLOUD_USGOV, CLOUD_CHINA };
+
+/* Everything the core reads from the file and the environment. */
+struct settings {
+	char *imds_endpoint; /* base URL; the path is appended */
+	bool imds_endpoint_from_env;
+	char *ca_file;
+	enum azmi_cloud cloud;
+	long timeout_ms;
+	char *cache_dir; /* NULL: the per-user default */
+	bool cache_enabled;
+
+	/* From the environment, read once at context creation. */
+	char *azure_client_id;   /* AZURE_CLIENT_ID */
+	char *identity_endpoint; /* IDENTITY_ENDPOINT */
+	char *identity_header;   /* IDENTITY_HEADER (a secret) */
+};
+
+/*
+ * Parse configuration text.  Blank lines and lines starting with '#' are
+ * skipped; everything else must be "key = value".  `name` is used in errors.
+ */
+azmi_err config_parse(struct config_file *cf, const char *name, const char *text, size_t len,
+		      struct azmi_error *err);
+
+/*
+ * Read and parse a file safely: not a symlink, a regular file, owned by root
+ * or the caller, not writable by group or others, at most CONFIG_MAX_BYTES.
+ * A missing file is fine unless `required`.
+ */
+azmi_err config_read(struct config_file *cf, const char *path, bool required, struct azmi_error *err);
+
+void config_file_free(struct config_file *cf);
+
+/* The value of `key` (last one wins), marking it used; NULL when absent. */
+const char *config_get(struct config_file *cf, const char *key);
+
+/* Fill `s` from defaults, the file and the environment; validates every value. */
+azmi_err settings_load(struct settings *s, struct config_file *cf, struct azmi_error *err);
+
+void settings_free(struct settings *s);
+
+/* Keys that other parts of azmi read; not reported as unknown by the core. */
+bool config_key_is_known(const char *key);
+
+#endif

@@ -1,0 +1,26 @@
+/* ctx.h - the context behind struct azmi_ctx (private to the core and its front ends). */
+#ifndef AZMI_CTX_H
+#define AZMI_CTX_H
+
+#include "azmi.h"
+#include "cache_file.h"
+#include "cache_mem.h"
+#include "config.h"
+#include "log.h"
+#include "source.h"
+
+struct azmi_ctx {
+	struct config_file config;
+	struct settings settings;
+	const struct source *source;
+	struct cache_mem mem;
+	struct file_cache files;
+	bool files_opened;
+	pthread_mutex_t files_lock; /* opening the cache directory once */
+	struct log_sink log;
+};
+
+/* The file cache, opened on first use (so that a context that never fetches touches no directory). */
+struct file_cache *ctx_files(struct azmi_ctx *ctx);
+
+#endif

@@ -1,0 +1,22 @@
+/* error.h - filling struct azmi_error (see azmi.h) from inside the core. */
+#ifndef AZMI_ERROR_H
+#define AZMI_ERROR_H
+
+#include "azmi.h"
+
+#define AZMI_PRINTF(f, a) __attribute__((format(printf, f, a)))
+
+/* Reset `e` (may be NULL) to "no error". */
+void err_clear(struct azmi_error *e);
+
+/*
+ * Record an error and return `code`, so callers can write
+ * `return err_set(e, AZMI_ERR_X, "imds", 0, "...")`.  `e` may be NULL.
+ */
+azmi_err err_set(struct azmi_error *e, azmi_err code, const char *source, long http_status, const char *fmt,
+		 ...) AZMI_PRINTF(5, 6);
+
+/* Append a further line (a hint, a detail) to the message. */
+void err_append(struct azmi_error *e, const char *fmt, ...) AZMI_PRINTF(2, 3);
+
+#endif

@@ -1,0 +1,258 @@
+/* http.c - bounded HTTP exchanges through libcurl. */
+#include "http.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "timefmt.h"
+#include "util.h"
+
+static struct http_curl_fns curl_fns = {
+	curl_easy_init, curl_easy_setopt, curl_easy_perform, curl_easy_getinfo,
+	curl_easy_cleanup, curl_slist_append, curl_slist_free_all,
+};
+static const struct http_curl_fns default_fns = {
+	curl_easy_init, curl_easy_setopt, curl_easy_perform, curl_easy_getinfo,
+	curl_easy_cleanup, curl_slist_append, curl_slist_free_all,
+};
+
+void http_set_curl_functions(const struct http_curl_fns *fns)
+{
+	curl_fns = fns ? *fns : default_fns;
+}
+
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+
+static void global_init_once(void)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+void http_global_init(void)
+{
+	pthread_once(&global_once, global_init_once);
+}
+
+void http_response_init(struct http_response *r, size_t body_cap)
+{
+	memset(r, 0, sizeof(*r));
+	buf_init(&r->body, body_cap);
+	r->retry_after_ms = -1;
+}
+
+void http_response_free(struct http_response *r)
+{
+	buf_free(&r->body);
+	free(r->www_authenticate);
+	r->www_authenticate = NULL;
+}
+
+long http_parse_retry_after(const char *value, size_t len, bool milliseconds)
+{
+	int64_t n, when;
+
+	while (len > 0 && (*value == ' ' || *value == '\t')) {
+		value++;
+		len--;
+	}
+	while (len > 0 && (value[len - 1] == ' ' || value[len - 1] == '\t' || value[len - 1] == '\r' ||
+			   value[len - 1] == '\n'))
+		len--;
+	if (util_parse_int64(value, len, 0, milliseconds ? 86400000 : 86400, &n))
+		return (long)(milliseconds ? n : n * 1000);
+	if (!milliseconds && timefmt_parse(value, len, &when) == 0) {
+		int64_t now = util_now();
+		return when <= now ? 0 : (long)((when - now > 86400 ? 86400 : when - now) * 1000);
+	}
+	return -1;
+}
+
+struct exchange {
+	struct http_response *r;
+	size_t header_bytes;
+	bool headers_overflow;
+	long retry_after_s_ms; /* from Retry-After */
+	long retry_after_ms;   /* from the millisecond headers, preferred */
+};
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
+{
+	struct exchange *x = userdata;
+	size_t len = size * nmemb;
+
+	if (!buf_append(&x->r->body, data, len))
+		return 0; /* makes libcurl stop with CURLE_WRITE_ERROR */
+	return len;
+}
+
+static bool header_is(const char *line, size_t len, const char *name, size_t *value_at)
+{
+	size_t n = strlen(name);
+
+	if (len <= n || line[n] != ':' || strncasecmp(line, name, n) != 0)
+		return false;
+	*value_at = n + 1;
+	return true;
+}
+
+static size_t on_header(char *line, size_t size, size_t nmemb, void *userdata)
+{
+	struct exchange *x = userdata;
+	size_t len = size * nmemb, at;
+
+	x->header_bytes += len;
+	if (len > HTTP_MAX_HEADER_LINE || x->header_bytes > HTTP_MAX_HEADERS_TOTAL) {
+		x->headers_overflow = true;
+		return 0;
+	}
+	/* A new status line (after a 100 Continue, say) starts a fresh set of headers. */
+	if (len > 5 && strncmp(line, "HTTP/", 5) == 0) {
+		x->retry_after_ms = x->retry_after_s_ms = -1;
+		return len;
+	}
+	if (header_is(line, len, "Retry-After", &at))
+		x->retry_after_s_ms = http_parse_retry_after(line + at, len - at, false);
+	else if (header_is(line, len, "retry-after-ms", &at) || header_is(line, len, "x-ms-retry-after-ms", &at))
+		x->retry_after_ms = http_parse_retry_after(line + at, len - at, true);
+	else if (header_is(line, len, "WWW-Authenticate", &at) && x->r->www_authenticate == NULL) {
+		size_t end = len;
+		while (end > at && (line[end - 1] == '\r' || line[end - 1] == '\n'))
+			end--;
+		while (at < end && line[at] == ' ')
+			at++;
+		x->r->www_authenticate = strndup(line + at, end - at);
+	}
+	return len;
+}
+
+static azmi_err map_curl_error(CURLcode c)
+{
+	switch (c) {
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+		return AZMI_ERR_UNAVAILABLE;
+	case CURLE_OPERATION_TIMEDOUT:
+		return AZMI_ERR_TIMEOUT;
+	default:
+		return AZMI_ERR_ENDPOINT;
+	}
+}
+
+static CURLcode setup(CURL *h, const struct http_request *req, struct curl_slist *hdrs, struct exchange *x)
+{
+	CURLcode c = CURLE_OK;
+	const struct http_curl_fns *f = &curl_fns;
+
+#define SET(opt, val)                                                                                        \
+	do {                                                                                                 \
+		if (c == CURLE_OK)                                                                           \
+			c = f->easy_setopt(h, opt, val);                                                     \
+	} while (0)
+	SET(CURLOPT_URL, req->url);
+	SET(CURLOPT_NOSIGNAL, 1L);
+	SET(CURLOPT_FOLLOWLOCATION, 0L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	SET(CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+	SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+	SET(CURLOPT_TIMEOUT_MS, req->timeout_ms > 0 ? req->timeout_ms : 1L);
+	SET(CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms > 0 ? req->connect_timeout_ms : 5000L);
+	SET(CURLOPT_WRITEFUNCTION, on_body);
+	SET(CURLOPT_WRITEDATA, x);
+	SET(CURLOPT_HEADERFUNCTION, on_header);
+	SET(CURLOPT_HEADERDATA, x);
+	SET(CURLOPT_ERRORBUFFER, x->r->curl_error);
+	SET(CURLOPT_HTTPHEADER, hdrs);
+	SET(CURLOPT_USERAGENT, "azmi/" AZMI_VERSION);
+	SET(CURLOPT_NETRC, (long)CURL_NETRC_IGNORED);
+	SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x->r->body.cap);
+	if (req->no_proxy)
+		SET(CURLOPT_PROXY, ""); /* "" disables every proxy, including the environment's */
+	if (req->ca_file)
+		SET(CURLOPT_CAINFO, req->ca_file);
+	if (req->body) {
+		SET(CURLOPT_POSTFIELDS, req->body);
+		SET(CURLOPT_POSTFIELDSIZE, (long)req->body_len);
+	} else if (strcmp(req->method, "GET") != 0) {
+		SET(CURLOPT_CUSTOMREQUEST, req->method);
+	}
+#undef SET
+	return c;
+}
+
+azmi_err http_perform(const struct http_request *req, struct http_response *r)
+{
+	const struct http_curl_fns *f = &curl_fns;
+	struct exchange x = {.r = r, .retry_after_s_ms = -1, .retry_after_ms = -1};
+	struct curl_slist *hdrs = NULL;
+	azmi_err ret = AZMI_ERR_NOMEM;
+	CURL *h;
+
+	http_global_init();
+	r->status = 0;
+	r->curl_error[0] = '\0';
+	if ((h = f->easy_init()) == NULL)
+		return AZMI_ERR_NOMEM;
+	/* An empty "Accept:" would be sent otherwise; ask for JSON explicitly. */
+	if ((hdrs = f->slist_append(NULL, "Accept: application/json")) == NULL)
+		goto out;
+	for (size_t i = 0; i < HTTP_MAX_REQUEST_HEADERS && req->headers[i]; i++) {
+		struct curl_slist *n = f->slist_append(hdrs, req->headers[i]);
+		if (n == NULL)
+			goto out;
+		hdrs = n;
+	}
+	if ((r->curl_code = setup(h, req, hdrs, &x)) != CURLE_OK) {
+		snprintf(r->curl_error, sizeof(r->curl_error), "%s", curl_easy_strerror(r->curl_code));
+		ret = AZMI_ERR_SYSTEM;
+		goto out;
+	}
+	r->curl_code = f->easy_perform(h);
+	f->easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
+	r->retry_after_ms = x.retry_after_ms >= 0 ? x.retry_after_ms : x.retry_after_s_ms;
+	if (r->body.overflow || r->curl_code == CURLE_FILESIZE_EXCEEDED) {
+		snprintf(r->curl_error, sizeof(r->curl_error), "answer body larger than %zu bytes", r->body.cap);
+		ret = AZMI_ERR_PROTOCOL;
+	} else if (x.headers_overflow) {
+		snprintf(r->curl_error, sizeof(r->curl_error), "answer headers larger than %d bytes",
+			 HTTP_MAX_HEADERS_TOTAL);
+		ret = AZMI_ERR_PROTOCOL;
+	} else if (r->curl_code != CURLE_OK) {
+		if (r->curl_error[0] == '\0')
+			snprintf(r->curl_error, sizeof(r->curl_error), "%s", curl_easy_strerror(r->curl_code));
+		ret = map_curl_error(r->curl_code);
+	} else {
+		ret = AZMI_OK;
+	}
+out:
+	f->slist_free_all(hdrs);
+	f->easy_cleanup(h);
+	return ret;
+}
+
+char *http_escape(const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t len = strlen(s);
+	char *out = malloc(len * 3 + 1), *p = out;
+
+	if (out == NULL)
+		return NULL;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+		    c == '.' || c == '_' || c == '~') {
+			*p++ = (char)c;
+		} else {
+			*p++ = '%';
+			*p++ = hex[c >> 4];
+			*p++ = hex[c & 15];
+		}
+	}
+	*p = '\0';
+	return out;
+}

@@ -1,0 +1,82 @@
+/*
+ * http.h - one bounded HTTP exchange through libcurl, for the credential
+ * sources.  The body, headers and time are capped; redirects are never
+ * followed; only http and https are spoken.
+ */
+#ifndef AZMI_HTTP_H
+#define AZMI_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <curl/curl.h>
+
+#include "azmi.h"
+#include "buf.h"
+
+#define HTTP_MAX_BODY (1024 * 1024)  /* largest answer body we read */
+#define HTTP_MAX_HEADER_LINE 8192    /* longest header line we keep */
+#define HTTP_MAX_HEADERS_TOTAL 65536 /* all header bytes of one answer */
+#define HTTP_MAX_REQUEST_HEADERS 8
+
+/*
+ * The libcurl entry points the core calls.  A program that interposes
+ * libcurl (the LD_PRELOAD plug-in) replaces them with the real ones so that
+ * the core's own requests never re-enter its hooks.
+ */
+struct http_curl_fns {
+	CURL *(*easy_init)(void);
+	CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+	CURLcode (*easy_perform)(CURL *);
+	CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+	void (*easy_cleanup)(CURL *);
+	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+	void (*slist_free_all)(struct curl_slist *);
+};
+
+/* Replace the libcurl entry points (NULL restores the defaults).  Call before any request. */
+void http_set_curl_functions(const struct http_curl_fns *fns);
+
+/* Initialise libcurl once per process (thread-safe). */
+void http_global_init(void);
+
+struct http_request {
+	const char *method;                               /* "GET" or "POST" */
+	const char *url;
+	const char *headers[HTTP_MAX_REQUEST_HEADERS + 1]; /* "Name: value", NULL-terminated */
+	const char *body;                                 /* POST body or NULL */
+	size_t body_len;
+	long timeout_ms;         /* whole exchange */
+	long connect_timeout_ms; /* connection set-up */
+	bool no_proxy;           /* never use a proxy, whatever the environment says */
+	const char *ca_file;     /* extra CA bundle, or NULL */
+};
+
+struct http_response {
+	long status;          /* 0 when no answer came */
+	struct buf body;
+	long retry_after_ms;  /* from Retry-After / retry-after-ms / x-ms-retry-after-ms; -1 if none */
+	char *www_authenticate;
+	CURLcode curl_code;
+	char curl_error[CURL_ERROR_SIZE];
+};
+
+/* Prepare a response for http_perform (body capped at `body_cap`). */
+void http_response_init(struct http_response *r, size_t body_cap);
+void http_response_free(struct http_response *r);
+
+/*
+ * Perform the request.  AZMI_OK when an HTTP answer came (whatever its
+ * status); otherwise the transport error (AZMI_ERR_UNAVAILABLE for a refused
+ * or unreachable connection, AZMI_ERR_TIMEOUT, AZMI_ERR_ENDPOINT,
+ * AZMI_ERR_PROTOCOL for an answer over the caps) with r->curl_error set.
+ */
+azmi_err http_perform(const struct http_request *req, struct http_response *r);
+
+/* Percent-encode `s` (RFC 3986 unreserved characters stay) into a new string. */
+char *http_escape(const char *s);
+
+/* Parse a Retry-After value (delta seconds; HTTP dates are not accepted) in ms, or -1. */
+long http_parse_retry_after(const char *value, size_t len, bool milliseconds);
+
+#endif

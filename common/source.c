@@ -1,0 +1,81 @@
+/* source.c - detection of the managed-identity source and request helpers. */
+#include "source.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+const struct source *source_detect(const struct settings *s)
+{
+	if (s->identity_endpoint && s->identity_header)
+		return &source_appservice;
+	return &source_imds;
+}
+
+void src_request_free(struct src_request *r)
+{
+	free(r->url);
+	free(r->display_url);
+	for (size_t i = 0; i < r->nheaders; i++)
+		util_free_secret(r->headers[i]);
+	util_free_secret(r->body);
+	memset(r, 0, sizeof(*r));
+}
+
+azmi_err src_request_header(struct src_request *r, const char *name, const char *value)
+{
+	char *h;
+
+	if (r->nheaders == HTTP_MAX_REQUEST_HEADERS)
+		return AZMI_ERR_USAGE;
+	if (asprintf(&h, "%s: %s", name, value) < 0)
+		return AZMI_ERR_NOMEM;
+	r->headers[r->nheaders++] = h;
+	return AZMI_OK;
+}
+
+azmi_err src_request_url(struct src_request *r, const char *base, const char *query)
+{
+	const char *q = strchr(base, '?');
+
+	if (asprintf(&r->url, "%s%c%s", base, q ? '&' : '?', query) < 0) {
+		r->url = NULL;
+		return AZMI_ERR_NOMEM;
+	}
+	r->display_url = q ? strndup(base, (size_t)(q - base)) : strdup(base);
+	return r->display_url ? AZMI_OK : AZMI_ERR_NOMEM;
+}
+
+azmi_err source_identity_param(const struct identity *id, const char *const names[3], char **out)
+{
+	const char *name;
+	char *esc;
+	int n;
+
+	*out = NULL;
+	switch (id->kind) {
+	case AZMI_ID_CLIENT_ID:
+		name = names[0];
+		break;
+	case AZMI_ID_OBJECT_ID:
+		name = names[1];
+		break;
+	case AZMI_ID_RESOURCE_ID:
+		name = names[2];
+		break;
+	default:
+		*out = strdup("");
+		return *out ? AZMI_OK : AZMI_ERR_NOMEM;
+	}
+	if ((esc = http_escape(id->value)) == NULL)
+		return AZMI_ERR_NOMEM;
+	n = asprintf(out, "&%s=%s", name, esc);
+	free(esc);
+	if (n < 0) {
+		*out = NULL;
+		return AZMI_ERR_NOMEM;
+	}
+	return AZMI_OK;
+}
