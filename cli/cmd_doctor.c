@@ -83,6 +83,32 @@ static void print_cache(struct azmi_ctx *ctx)
 	       (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid, files, files == 1 ? "" : "s");
 }
 
+/* Each link of the chain: configured or why not, and which managed-identity source and why. */
+static void print_chain(const struct azmi_ctx *ctx)
+{
+	const struct settings *s = &ctx->settings;
+	char why[256];
+
+	printf("chain:       %s\n", s->token_credentials ? "narrowed by AZURE_TOKEN_CREDENTIALS" : "default order");
+	for (int i = 0; i < ctx->nchain; i++) {
+		enum cred_id c = ctx->chain[i];
+		const struct source *src = credential_source(s, c, ctx->mi_source);
+		if (!credential_configured(s, c, why, sizeof(why))) {
+			printf("  %d. %-18s skipped: %s\n", i + 1, credential_name(c), why);
+			continue;
+		}
+		printf("  %d. %-18s %s\n", i + 1, credential_name(c), src ? src->title : "az account get-access-token");
+		if (c == CRED_MANAGED) {
+			printf("     %-18s chosen because %s\n", "", ctx->mi_why);
+			if (ctx->mi_source == &source_imds)
+				printf("     %-18s endpoint %s/metadata/identity/oauth2/token\n", "",
+				       s->imds_endpoint);
+		}
+	}
+	if (!s->use_azure_cli && !s->token_credentials)
+		printf("     %-18s (azure_cli is off: use_azure_cli = yes or AZURE_TOKEN_CREDENTIALS=dev)\n", "");
+}
+
 int cmd_doctor(int argc, char **argv)
 {
 	struct token_opts o = {0};
@@ -102,15 +128,7 @@ int cmd_doctor(int argc, char **argv)
 		return code;
 	printf("azmi %s\n", AZMI_VERSION);
 	printf("config:      %s\n", ctx->config.path ? ctx->config.path : "no file (defaults)");
-	printf("source:      %s - %s\n", ctx->source->name, ctx->source->title);
-	if (ctx->source == &source_imds)
-		printf("             chosen because IDENTITY_ENDPOINT and IDENTITY_HEADER are not both set\n"
-		       "endpoint:    %s/metadata/identity/oauth2/token\n",
-		       ctx->settings.imds_endpoint);
-	else
-		printf("             chosen because IDENTITY_ENDPOINT and IDENTITY_HEADER are set\n"
-		       "endpoint:    %s\n",
-		       ctx->settings.identity_endpoint);
+	print_chain(ctx);
 	print_environment(&ctx->settings);
 	print_cache(ctx);
 	fflush(stdout);

@@ -15,7 +15,9 @@ static const char usage[] =
 	"                         which managed identity (default: AZURE_CLIENT_ID, else system-assigned)\n"
 	"  -j, --json             print {access_token, expires_on, token_type, resource, source}\n"
 	"  --no-cache             ask the endpoint even when a cached token is fresh\n"
-	"  --timeout SECONDS      give up after this long, retries included (default 90)\n";
+	"  --timeout SECONDS      give up after this long, retries included (default 90)\n"
+	"  --credential NAME      use one credential instead of the chain: environment,\n"
+	"                         workload_identity, managed_identity or azure_cli\n";
 
 /* JSON-quote a string through json-c (the resource may hold quotes or backslashes). */
 static int print_quoted(const char *s)

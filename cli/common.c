@@ -97,7 +97,7 @@ static int set_identity(struct token_opts *o, enum azmi_id_kind kind, const char
 
 int cli_parse_token_opts(int argc, char **argv, struct token_opts *o, const char *usage)
 {
-	enum { OPT_CLIENT = 256, OPT_OBJECT, OPT_MSI, OPT_SYSTEM, OPT_NOCACHE, OPT_TIMEOUT, OPT_CONFIG };
+	enum { OPT_CLIENT = 256, OPT_OBJECT, OPT_MSI, OPT_SYSTEM, OPT_NOCACHE, OPT_TIMEOUT, OPT_CONFIG, OPT_CRED };
 	static const struct option longopts[] = {
 		{"resource", required_argument, NULL, 'r'}, {"scope", required_argument, NULL, 's'},
 		{"client-id", required_argument, NULL, OPT_CLIENT},
@@ -105,6 +105,7 @@ int cli_parse_token_opts(int argc, char **argv, struct token_opts *o, const char
 		{"msi-res-id", required_argument, NULL, OPT_MSI}, {"system", no_argument, NULL, OPT_SYSTEM},
 		{"json", no_argument, NULL, 'j'}, {"no-cache", no_argument, NULL, OPT_NOCACHE},
 		{"timeout", required_argument, NULL, OPT_TIMEOUT}, {"config", required_argument, NULL, OPT_CONFIG},
+		{"credential", required_argument, NULL, OPT_CRED},
 		{"verbose", no_argument, NULL, 'v'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
 	};
 	int c, r = 0;
@@ -147,6 +148,9 @@ int cli_parse_token_opts(int argc, char **argv, struct token_opts *o, const char
 			break;
 		case OPT_CONFIG:
 			o->config = optarg;
+			break;
+		case OPT_CRED:
+			o->req.credential = optarg;
 			break;
 		case 'v':
 			o->verbose++;

@@ -3,8 +3,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,7 +19,7 @@
 /* Every key any part of azmi reads, so a typo can be reported. */
 static const char *const known_keys[] = {
 	/* core */
-	"imds_endpoint", "ca_file", "cloud", "timeout", "cache_dir", "cache",
+	"imds_endpoint", "ca_file", "cloud", "timeout", "cache_dir", "cache", "use_azure_cli",
 	/* curl plug-in */
 	"curl_rule", "storage_version", "curl_retry_on_challenge",
 	/* logins */
@@ -221,6 +223,17 @@ static azmi_err set_string(char **dst, const char *value)
 	return AZMI_OK;
 }
 
+static int parse_yes_no(const char *v, bool *out)
+{
+	if (strcmp(v, "yes") == 0 || strcmp(v, "true") == 0)
+		*out = true;
+	else if (strcmp(v, "no") == 0 || strcmp(v, "false") == 0)
+		*out = false;
+	else
+		return -1;
+	return 0;
+}
+
 static azmi_err settings_from_file(struct settings *s, struct config_file *cf, struct azmi_error *err)
 {
 	const char *v;
@@ -243,11 +256,10 @@ static azmi_err settings_from_file(struct settings *s, struct config_file *cf, s
 		if (set_string(&s->cache_dir, v))
 			return AZMI_ERR_NOMEM;
 	}
-	if ((v = config_get(cf, "cache")) != NULL) {
-		if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0)
-			return err_set(err, AZMI_ERR_CONFIG, "config", 0, "%s: cache must be yes or no", where);
-		s->cache_enabled = strcmp(v, "yes") == 0;
-	}
+	if ((v = config_get(cf, "cache")) != NULL && parse_yes_no(v, &s->cache_enabled) != 0)
+		return err_set(err, AZMI_ERR_CONFIG, "config", 0, "%s: cache must be yes or no", where);
+	if ((v = config_get(cf, "use_azure_cli")) != NULL && parse_yes_no(v, &s->use_azure_cli) != 0)
+		return err_set(err, AZMI_ERR_CONFIG, "config", 0, "%s: use_azure_cli must be yes or no", where);
 	if ((v = config_get(cf, "timeout")) != NULL) {
 		if (!util_parse_int64(v, strlen(v), 1, 3600, &n))
 			return err_set(err, AZMI_ERR_CONFIG, "config", 0,
@@ -268,6 +280,25 @@ static azmi_err settings_from_file(struct settings *s, struct config_file *cf, s
 	return AZMI_OK;
 }
 
+/* Entra's host: AZURE_AUTHORITY_HOST (https only, no trailing slash) or the cloud's. */
+static azmi_err authority_check(struct settings *s, struct azmi_error *err)
+{
+	static const char *const hosts[] = {"https://login.microsoftonline.com", "https://login.microsoftonline.us",
+					    "https://login.chinacloudapi.cn"};
+	size_t len;
+
+	if (s->authority_host == NULL)
+		return set_string(&s->authority_host, hosts[s->cloud]) ? AZMI_ERR_NOMEM : AZMI_OK;
+	len = strlen(s->authority_host);
+	while (len > 0 && s->authority_host[len - 1] == '/')
+		s->authority_host[--len] = '\0';
+	if (strncmp(s->authority_host, "https://", 8) != 0 || !valid_endpoint(s->authority_host))
+		return err_set(err, AZMI_ERR_CONFIG, "config", 0,
+			       "AZURE_AUTHORITY_HOST must be an https:// URL (tokens are never asked for over plain "
+			       "http)");
+	return AZMI_OK;
+}
+
 /* Copy an environment variable (ignored in setuid programs) when set and non-empty. */
 static azmi_err env_copy(char **dst, const char *name)
 {
@@ -282,12 +313,37 @@ static azmi_err settings_from_env(struct settings *s, struct azmi_error *err)
 {
 	char *pod = NULL;
 
-	if (env_copy(&s->ca_file, "AZMI_CA_FILE") || env_copy(&s->cache_dir, "AZMI_CACHE_DIR") ||
-	    env_copy(&s->azure_client_id, "AZURE_CLIENT_ID") ||
-	    env_copy(&s->identity_endpoint, "IDENTITY_ENDPOINT") ||
-	    env_copy(&s->identity_header, "IDENTITY_HEADER") ||
-	    env_copy(&pod, "AZURE_POD_IDENTITY_AUTHORITY_HOST"))
+	static const struct {
+		const char *name;
+		size_t offset;
+	} vars[] = {
+		{"AZMI_CA_FILE", offsetof(struct settings, ca_file)},
+		{"AZMI_CACHE_DIR", offsetof(struct settings, cache_dir)},
+		{"AZURE_CLIENT_ID", offsetof(struct settings, azure_client_id)},
+		{"IDENTITY_ENDPOINT", offsetof(struct settings, identity_endpoint)},
+		{"IDENTITY_HEADER", offsetof(struct settings, identity_header)},
+		{"IDENTITY_SERVER_THUMBPRINT", offsetof(struct settings, identity_server_thumbprint)},
+		{"MSI_ENDPOINT", offsetof(struct settings, msi_endpoint)},
+		{"MSI_SECRET", offsetof(struct settings, msi_secret)},
+		{"DEFAULT_IDENTITY_CLIENT_ID", offsetof(struct settings, default_identity_client_id)},
+		{"IMDS_ENDPOINT", offsetof(struct settings, arc_imds_endpoint)},
+		{"AZURE_TENANT_ID", offsetof(struct settings, tenant_id)},
+		{"AZURE_CLIENT_SECRET", offsetof(struct settings, client_secret)},
+		{"AZURE_CLIENT_CERTIFICATE_PATH", offsetof(struct settings, client_cert_path)},
+		{"AZURE_CLIENT_CERTIFICATE_PASSWORD", offsetof(struct settings, client_cert_password)},
+		{"AZURE_FEDERATED_TOKEN_FILE", offsetof(struct settings, federated_token_file)},
+		{"AZURE_AUTHORITY_HOST", offsetof(struct settings, authority_host)},
+		{"AZURE_TOKEN_CREDENTIALS", offsetof(struct settings, token_credentials)},
+	};
+	const char *chain;
+
+	for (size_t i = 0; i < ARRAY_SIZE(vars); i++)
+		if (env_copy((char **)((char *)s + vars[i].offset), vars[i].name))
+			return err_set(err, AZMI_ERR_NOMEM, "config", 0, "out of memory");
+	if (env_copy(&pod, "AZURE_POD_IDENTITY_AUTHORITY_HOST"))
 		return err_set(err, AZMI_ERR_NOMEM, "config", 0, "out of memory");
+	chain = secure_getenv("AZURE_CLIENT_SEND_CERTIFICATE_CHAIN");
+	s->send_cert_chain = chain && (strcmp(chain, "1") == 0 || strcasecmp(chain, "true") == 0);
 	if (pod != NULL) {
 		size_t len = strlen(pod);
 		while (len > 0 && pod[len - 1] == '/')
@@ -305,7 +361,9 @@ static azmi_err settings_from_env(struct settings *s, struct azmi_error *err)
 		return err_set(err, AZMI_ERR_CONFIG, "config", 0, "AZMI_CACHE_DIR must be an absolute path");
 	if (s->identity_endpoint != NULL && !valid_endpoint(s->identity_endpoint))
 		return err_set(err, AZMI_ERR_CONFIG, "config", 0, "IDENTITY_ENDPOINT must be an http(s):// URL");
-	return AZMI_OK;
+	if (s->msi_endpoint != NULL && !valid_endpoint(s->msi_endpoint))
+		return err_set(err, AZMI_ERR_CONFIG, "config", 0, "MSI_ENDPOINT must be an http(s):// URL");
+	return authority_check(s, err);
 }
 
 azmi_err settings_load(struct settings *s, struct config_file *cf, struct azmi_error *err)
@@ -328,11 +386,16 @@ azmi_err settings_load(struct settings *s, struct config_file *cf, struct azmi_e
 
 void settings_free(struct settings *s)
 {
-	free(s->imds_endpoint);
-	free(s->ca_file);
-	free(s->cache_dir);
-	free(s->azure_client_id);
-	free(s->identity_endpoint);
+	char **plain[] = {&s->imds_endpoint, &s->ca_file, &s->cache_dir, &s->authority_host, &s->azure_client_id,
+			  &s->identity_endpoint, &s->identity_server_thumbprint, &s->msi_endpoint,
+			  &s->default_identity_client_id, &s->arc_imds_endpoint, &s->tenant_id,
+			  &s->client_cert_path, &s->federated_token_file, &s->token_credentials};
+
+	for (size_t i = 0; i < ARRAY_SIZE(plain); i++)
+		free(*plain[i]);
 	util_free_secret(s->identity_header);
+	util_free_secret(s->msi_secret);
+	util_free_secret(s->client_secret);
+	util_free_secret(s->client_cert_password);
 	memset(s, 0, sizeof(*s));
 }

@@ -41,10 +41,25 @@ struct settings {
 	char *cache_dir; /* NULL: the per-user default */
 	bool cache_enabled;
 
-	/* From the environment, read once at context creation. */
-	char *azure_client_id;   /* AZURE_CLIENT_ID */
-	char *identity_endpoint; /* IDENTITY_ENDPOINT */
-	char *identity_header;   /* IDENTITY_HEADER (a secret) */
+	bool use_azure_cli;  /* the Azure CLI is a link of the default chain */
+	char *authority_host; /* https base URL of Entra (AZURE_AUTHORITY_HOST or the cloud's) */
+
+	/* From the environment, read once at context creation.  Secrets are wiped on free. */
+	char *azure_client_id;            /* AZURE_CLIENT_ID */
+	char *identity_endpoint;          /* IDENTITY_ENDPOINT */
+	char *identity_header;            /* IDENTITY_HEADER (secret) */
+	char *identity_server_thumbprint; /* IDENTITY_SERVER_THUMBPRINT (Service Fabric) */
+	char *msi_endpoint;               /* MSI_ENDPOINT (Azure ML, App Service 2017, Cloud Shell) */
+	char *msi_secret;                 /* MSI_SECRET (secret) */
+	char *default_identity_client_id; /* DEFAULT_IDENTITY_CLIENT_ID (Azure ML) */
+	char *arc_imds_endpoint;          /* IMDS_ENDPOINT (Azure Arc) */
+	char *tenant_id;                  /* AZURE_TENANT_ID */
+	char *client_secret;              /* AZURE_CLIENT_SECRET (secret) */
+	char *client_cert_path;           /* AZURE_CLIENT_CERTIFICATE_PATH */
+	char *client_cert_password;       /* AZURE_CLIENT_CERTIFICATE_PASSWORD (secret) */
+	bool send_cert_chain;             /* AZURE_CLIENT_SEND_CERTIFICATE_CHAIN */
+	char *federated_token_file;       /* AZURE_FEDERATED_TOKEN_FILE */
+	char *token_credentials;          /* AZURE_TOKEN_CREDENTIALS */
 };
 
 /*

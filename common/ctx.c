@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "azcli.h"
 #include "error.h"
 #include "fetch.h"
 #include "http.h"
@@ -13,6 +14,7 @@
 #define MAX_RESOURCE_LEN 1024
 #define MAX_ID_LEN 1024
 #define CONNECT_TIMEOUT_MS 5000L
+#define PROBE_CONNECT_TIMEOUT_MS 1000L
 #define SCOPE_SUFFIX "/.default"
 
 static void warn_unknown_keys(struct azmi_ctx *ctx)
@@ -54,7 +56,12 @@ azmi_err azmi_ctx_new(struct azmi_ctx **out, const char *config_path, struct azm
 		azmi_ctx_free(ctx);
 		return r;
 	}
-	ctx->source = source_detect(&ctx->settings);
+	ctx->mi_source = source_detect(&ctx->settings, &ctx->mi_why);
+	if ((ctx->nchain = credential_chain(&ctx->settings, ctx->chain, err)) < 0) {
+		azmi_ctx_free(ctx);
+		return AZMI_ERR_CONFIG;
+	}
+	atomic_init(&ctx->sticky, -1);
 	*out = ctx;
 	return AZMI_OK;
 }
@@ -80,7 +87,16 @@ void azmi_ctx_set_log(struct azmi_ctx *ctx, azmi_log_fn *fn, void *userdata)
 
 const char *azmi_ctx_source(const struct azmi_ctx *ctx)
 {
-	return ctx->source->name;
+	int sticky = atomic_load(&ctx->sticky);
+	char why[256];
+
+	for (int i = sticky >= 0 ? sticky : 0; i < ctx->nchain; i++) {
+		enum cred_id c = ctx->chain[i];
+		const struct source *src = credential_source(&ctx->settings, c, ctx->mi_source);
+		if (credential_configured(&ctx->settings, c, why, sizeof(why)))
+			return src ? src->name : credential_name(c);
+	}
+	return "none";
 }
 
 struct file_cache *ctx_files(struct azmi_ctx *ctx)
@@ -103,8 +119,7 @@ static bool plain_text(const char *s, size_t max)
 	return len > 0 && len <= max && util_is_printable(s, len) && strchr(s, ' ') == NULL;
 }
 
-static azmi_err check_request(const struct azmi_ctx *ctx, const struct azmi_request *req, struct identity *id,
-			      char *resource, struct azmi_error *err)
+static azmi_err check_request(const struct azmi_request *req, char *resource, struct azmi_error *err)
 {
 	size_t len;
 
@@ -117,100 +132,205 @@ static azmi_err check_request(const struct azmi_ctx *ctx, const struct azmi_requ
 	/* A scope "X/.default" asks for the same token as the resource "X". */
 	if (len > strlen(SCOPE_SUFFIX) && strcmp(resource + len - strlen(SCOPE_SUFFIX), SCOPE_SUFFIX) == 0)
 		resource[len - strlen(SCOPE_SUFFIX)] = '\0';
-	id->kind = req->id_kind;
-	id->value = req->id_value;
 	switch (req->id_kind) {
 	case AZMI_ID_DEFAULT:
-		id->kind = ctx->settings.azure_client_id ? AZMI_ID_CLIENT_ID : AZMI_ID_SYSTEM;
-		id->value = ctx->settings.azure_client_id;
-		if (id->value && !plain_text(id->value, MAX_ID_LEN))
-			return err_set(err, AZMI_ERR_CONFIG, "", 0, "AZURE_CLIENT_ID is not a plausible client id");
-		break;
 	case AZMI_ID_SYSTEM:
-		id->value = NULL;
-		break;
+		return AZMI_OK;
 	case AZMI_ID_CLIENT_ID:
 	case AZMI_ID_OBJECT_ID:
 	case AZMI_ID_RESOURCE_ID:
-		if (id->value == NULL || !plain_text(id->value, MAX_ID_LEN))
+		if (req->id_value == NULL || !plain_text(req->id_value, MAX_ID_LEN))
 			return err_set(err, AZMI_ERR_USAGE, "", 0,
 				       "the identity id must be at most %d printable characters without spaces",
 				       MAX_ID_LEN);
-		break;
-	default:
-		return err_set(err, AZMI_ERR_USAGE, "", 0, "unknown identity kind %d", (int)req->id_kind);
+		return AZMI_OK;
 	}
+	return err_set(err, AZMI_ERR_USAGE, "", 0, "unknown identity kind %d", (int)req->id_kind);
+}
+
+/* What one link of the chain is asked with: its source, the identity, the cache key. */
+struct link {
+	enum cred_id cred;
+	const struct source *source; /* NULL for the Azure CLI */
+	struct identity id;
+	struct cache_key key;
+	char key_id[2 * MAX_ID_LEN + 2];
+	bool probe;
+};
+
+static azmi_err link_setup(struct azmi_ctx *ctx, enum cred_id c, const struct azmi_request *req,
+			   const char *resource, struct link *l, struct azmi_error *err)
+{
+	const struct settings *s = &ctx->settings;
+
+	memset(l, 0, sizeof(*l));
+	l->cred = c;
+	l->source = credential_source(s, c, ctx->mi_source);
+	l->id.kind = AZMI_ID_SYSTEM;
+	l->key.id = NULL;
+	if (c == CRED_MANAGED) {
+		l->id.kind = req->id_kind;
+		l->id.value = req->id_value;
+		if (req->id_kind == AZMI_ID_DEFAULT) {
+			l->id.kind = s->azure_client_id ? AZMI_ID_CLIENT_ID : AZMI_ID_SYSTEM;
+			l->id.value = s->azure_client_id;
+			if (l->id.value && !plain_text(l->id.value, MAX_ID_LEN))
+				return err_set(err, AZMI_ERR_CONFIG, "", 0,
+					       "AZURE_CLIENT_ID is not a plausible client id");
+		} else if (req->id_kind == AZMI_ID_SYSTEM) {
+			l->id.value = NULL;
+		}
+		l->key.id = l->id.value;
+	} else if (c == CRED_ENVIRONMENT || c == CRED_WORKLOAD) {
+		/* The app registration is the identity: tenant and client id tell one from another. */
+		l->id.kind = AZMI_ID_CLIENT_ID;
+		snprintf(l->key_id, sizeof(l->key_id), "%.*s/%.*s", MAX_ID_LEN, s->tenant_id, MAX_ID_LEN,
+			 s->azure_client_id);
+		l->id.value = l->key_id;
+		l->key.id = l->key_id;
+	}
+	l->key.source = l->source ? l->source->name : credential_name(c);
+	l->key.kind = l->id.kind;
+	l->key.resource = resource;
 	return AZMI_OK;
 }
 
-/* Cold path: the file cache, then the source, with the file lock held around the fetch. */
-static azmi_err lookup_slow(struct azmi_ctx *ctx, const struct cache_key *k, const struct identity *id,
-			    bool use_cache, int64_t deadline, struct azmi_token **out, struct azmi_error *err,
-			    struct azmi_error *refresh_err)
+/* Ask the link's endpoint (or the Azure CLI), bypassing the caches. */
+static azmi_err link_fetch(struct azmi_ctx *ctx, const struct link *l, int64_t deadline, struct azmi_token **out,
+			   struct azmi_error *err)
+{
+	struct fetch_params fp = {&ctx->settings, l->source, &l->id, l->key.resource, deadline,
+				  l->probe ? PROBE_CONNECT_TIMEOUT_MS : CONNECT_TIMEOUT_MS, l->probe, &ctx->log};
+
+	if (l->source == NULL)
+		return azcli_get_token(l->key.resource, deadline, out, err);
+	return fetch_token(&fp, out, err);
+}
+
+/* Cold path: the file cache, then the endpoint, with the file lock held around the fetch. */
+static azmi_err lookup_slow(struct azmi_ctx *ctx, const struct link *l, bool use_cache, int64_t deadline,
+			    struct azmi_token **out, struct azmi_error *err, struct azmi_error *refresh_err)
 {
 	struct file_cache *fc = ctx_files(ctx);
-	struct fetch_params fp = {&ctx->settings, ctx->source, id, k->resource, deadline, CONNECT_TIMEOUT_MS,
-				  &ctx->log};
-	struct azmi_token *tok = NULL;
+	const struct cache_key *k = &l->key;
+	struct azmi_token *tok = NULL, *fresh = NULL;
 	int lockfd = -1;
 	azmi_err r;
 
 	if (use_cache && file_cache_enabled(fc)) {
-		if ((tok = file_cache_load(fc, k, util_now())) != NULL &&
-		    util_now() < token_expiry(tok)->refresh_on)
+		if ((tok = file_cache_load(fc, k, util_now())) != NULL && util_now() < token_expiry(tok)->refresh_on)
 			goto done;
 		/* Whoever holds the lock is fetching; when we get it, their answer is on disk. */
 		lockfd = file_cache_lock(fc, k, deadline);
 		if (lockfd >= 0) {
 			struct azmi_token *again = file_cache_load(fc, k, util_now());
-			if (again && util_now() < token_expiry(again)->refresh_on) {
-				azmi_token_release(tok);
-				tok = again;
-				goto done;
-			}
 			if (again) {
 				azmi_token_release(tok);
 				tok = again;
+				if (util_now() < token_expiry(tok)->refresh_on)
+					goto done;
 			}
 		}
 	}
-	{
-		struct azmi_token *fresh = NULL;
-		r = fetch_token(&fp, &fresh, err);
-		if (r != AZMI_OK) {
-			/* Keep serving a still-valid token when its refresh fails. */
-			if (tok == NULL || util_now() >= token_expiry(tok)->stale_on) {
-				azmi_token_release(tok);
-				file_cache_unlock(lockfd);
-				return r;
-			}
-			log_line(&ctx->log, AZMI_LOG_WARNING, "refresh failed, using the cached token until %lld: %s",
-				 (long long)token_expiry(tok)->stale_on, err ? err->message : "");
-			if (refresh_err && err)
-				*refresh_err = *err;
-			err_clear(err);
-			goto done;
+	r = link_fetch(ctx, l, deadline, &fresh, err);
+	if (r != AZMI_OK) {
+		/* Keep serving a still-valid token when its refresh fails. */
+		if (tok == NULL || util_now() >= token_expiry(tok)->stale_on) {
+			azmi_token_release(tok);
+			file_cache_unlock(lockfd);
+			return r;
 		}
-		azmi_token_release(tok);
-		tok = fresh;
-		if (file_cache_enabled(fc))
-			file_cache_store(fc, k, tok);
+		log_line(&ctx->log, AZMI_LOG_WARNING, "refresh failed, using the cached token until %lld: %s",
+			 (long long)token_expiry(tok)->stale_on, err->message);
+		*refresh_err = *err;
+		refresh_err->code = r;
+		err_clear(err);
+		goto done;
 	}
+	azmi_token_release(tok);
+	tok = fresh;
+	if (file_cache_enabled(fc))
+		file_cache_store(fc, k, tok);
 done:
 	file_cache_unlock(lockfd);
 	*out = tok;
 	return AZMI_OK;
 }
 
+/* One link: the in-process cache (single flight), then lookup_slow. */
+static azmi_err lookup(struct azmi_ctx *ctx, const struct link *l, const struct azmi_request *req,
+		       int64_t deadline, struct azmi_token **out, struct azmi_error *err)
+{
+	struct azmi_token *tok = NULL, *stale;
+	struct azmi_error failure;
+	azmi_err r;
+
+	err_clear(&failure);
+	if (req->flags & AZMI_NO_CACHE) {
+		if ((r = lookup_slow(ctx, l, false, deadline, &tok, err, &failure)) != AZMI_OK)
+			return r;
+		cache_mem_put(&ctx->mem, &l->key, tok);
+		*out = tok;
+		return AZMI_OK;
+	}
+	switch (cache_mem_acquire(&ctx->mem, &l->key, util_now(), deadline, &tok, err)) {
+	case MEM_HIT:
+		*out = tok;
+		return AZMI_OK;
+	case MEM_FAILED:
+		return err->code != AZMI_OK ? err->code : AZMI_ERR_ENDPOINT;
+	case MEM_FETCH:
+		break;
+	}
+	stale = tok;
+	tok = NULL;
+	r = lookup_slow(ctx, l, true, deadline, &tok, err, &failure);
+	if (r != AZMI_OK) {
+		failure = *err;
+		failure.code = r;
+		if (stale && util_now() < token_expiry(stale)->stale_on) {
+			log_line(&ctx->log, AZMI_LOG_WARNING, "refresh failed, using the cached token until %lld: %s",
+				 (long long)token_expiry(stale)->stale_on, failure.message);
+			tok = token_ref(stale);
+			r = AZMI_OK;
+			err_clear(err);
+		}
+	}
+	cache_mem_complete(&ctx->mem, &l->key, tok, failure.code != AZMI_OK ? &failure : NULL);
+	azmi_token_release(stale);
+	if (r == AZMI_OK)
+		*out = tok;
+	return r;
+}
+
+/* Append "  name: first line of the message" to the chain's account of skipped links. */
+static void note_skip(char *notes, size_t size, enum cred_id c, const char *why)
+{
+	size_t len = strlen(notes);
+	int n = (int)strcspn(why, "\n");
+
+	snprintf(notes + len, size - len, "%s  %s: %.*s", len ? "\n" : "", credential_name(c), n, why);
+}
+
+/* Whether a failed link lets the chain go on: it is absent here, or IMDS says this VM has no identity. */
+static bool chain_goes_on(const struct link *l, azmi_err r, const struct azmi_error *err, bool more)
+{
+	if (r == AZMI_ERR_UNAVAILABLE)
+		return true;
+	return more && l->source == &source_imds && r == AZMI_ERR_REFUSED && err->http_status == 400 &&
+	       l->id.kind == AZMI_ID_SYSTEM;
+}
+
 azmi_err azmi_get_token(struct azmi_ctx *ctx, const struct azmi_request *req, struct azmi_token **out,
 			struct azmi_error *err)
 {
-	char resource[MAX_RESOURCE_LEN + 1];
-	struct identity id;
-	struct cache_key k;
-	struct azmi_token *tok = NULL;
+	char resource[MAX_RESOURCE_LEN + 1], notes[sizeof(err->message)] = "";
+	enum cred_id only[1];
+	const enum cred_id *links;
 	struct azmi_error local;
-	bool use_cache;
+	struct link l;
+	int n, sticky, named;
+	bool chain;
 	int64_t deadline;
 	azmi_err r;
 
@@ -220,53 +340,55 @@ azmi_err azmi_get_token(struct azmi_ctx *ctx, const struct azmi_request *req, st
 	err_clear(err);
 	if (ctx == NULL)
 		return err_set(err, AZMI_ERR_USAGE, "", 0, "no context");
-	if ((r = check_request(ctx, req, &id, resource, err)) != AZMI_OK)
+	if ((r = check_request(req, resource, err)) != AZMI_OK)
 		return r;
-	k.source = ctx->source->name;
-	k.kind = id.kind;
-	k.id = id.value;
-	k.resource = resource;
-	use_cache = !(req->flags & AZMI_NO_CACHE);
 	deadline = util_mono_ms() + (req->timeout_ms > 0 ? req->timeout_ms : ctx->settings.timeout_ms);
-	if (!use_cache) {
-		if ((r = lookup_slow(ctx, &k, &id, false, deadline, &tok, err, NULL)) != AZMI_OK)
-			return r;
-		cache_mem_put(&ctx->mem, &k, tok);
-		*out = tok;
-		return AZMI_OK;
+	named = req->credential ? credential_by_name(req->credential) : -1;
+	if (req->credential && named < 0)
+		return err_set(err, AZMI_ERR_USAGE, "", 0,
+			       "unknown credential \"%.64s\" (environment, workload_identity, managed_identity, "
+			       "azure_cli)",
+			       req->credential);
+	if (named < 0 && req->id_kind >= AZMI_ID_CLIENT_ID)
+		named = CRED_MANAGED; /* a user-assigned identity is a managed identity */
+	sticky = atomic_load_explicit(&ctx->sticky, memory_order_relaxed);
+	if (named >= 0) {
+		only[0] = (enum cred_id)named;
+		links = only;
+		n = 1;
+	} else if (sticky >= 0) {
+		links = &ctx->chain[sticky];
+		n = 1;
+	} else {
+		links = ctx->chain;
+		n = ctx->nchain;
 	}
-	switch (cache_mem_acquire(&ctx->mem, &k, util_now(), deadline, &tok, err)) {
-	case MEM_HIT:
-		*out = tok;
-		return AZMI_OK;
-	case MEM_FAILED:
-		return err ? err->code : AZMI_ERR_ENDPOINT;
-	case MEM_FETCH:
-		break;
-	}
-	{
-		struct azmi_token *stale = tok;
-		struct azmi_error failure;
-		err_clear(&failure);
-		tok = NULL;
-		r = lookup_slow(ctx, &k, &id, true, deadline, &tok, err, &failure);
-		if (r != AZMI_OK) {
-			failure = err ? *err : failure;
-			failure.code = r;
-			if (stale && util_now() < token_expiry(stale)->stale_on) {
-				log_line(&ctx->log, AZMI_LOG_WARNING,
-					 "refresh failed, using the cached token until %lld: %s",
-					 (long long)token_expiry(stale)->stale_on, failure.message);
-				tok = token_ref(stale);
-				r = AZMI_OK;
-				err_clear(err);
-			}
+	/* Only an undecided chain probes IMDS and moves on when a link is absent. */
+	chain = named < 0 && sticky < 0 && n > 1;
+	for (int i = 0; i < n; i++) {
+		char why[256];
+		if (!credential_configured(&ctx->settings, links[i], why, sizeof(why))) {
+			note_skip(notes, sizeof(notes), links[i], why);
+			continue;
 		}
-		cache_mem_complete(&ctx->mem, &k, tok, failure.code != AZMI_OK ? &failure : NULL);
-		azmi_token_release(stale);
+		if ((r = link_setup(ctx, links[i], req, resource, &l, err)) != AZMI_OK)
+			return r;
+		l.probe = chain && l.source == &source_imds;
+		r = lookup(ctx, &l, req, deadline, out, err);
+		if (r == AZMI_OK) {
+			if (chain)
+				atomic_store(&ctx->sticky, (int)(&links[i] - ctx->chain));
+			return AZMI_OK;
+		}
+		if (!chain || !chain_goes_on(&l, r, err, i + 1 < n))
+			return r;
+		note_skip(notes, sizeof(notes), links[i], err->message);
+		log_line(&ctx->log, AZMI_LOG_INFO, "%s unavailable, trying the next credential: %s",
+			 credential_name(links[i]), err->message);
 	}
-	if (r != AZMI_OK)
-		return r;
-	*out = tok;
-	return AZMI_OK;
+	if (chain && !ctx->settings.use_azure_cli && ctx->settings.token_credentials == NULL)
+		note_skip(notes, sizeof(notes), CRED_AZURE_CLI,
+			  "off (use_azure_cli = yes in azmi.conf, or AZURE_TOKEN_CREDENTIALS=dev)");
+	err_set(err, AZMI_ERR_UNAVAILABLE, "", 0, "no credential is available here:\n%s", notes);
+	return AZMI_ERR_UNAVAILABLE;
 }

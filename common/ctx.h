@@ -2,17 +2,24 @@
 #ifndef AZMI_CTX_H
 #define AZMI_CTX_H
 
+#include <stdatomic.h>
+
 #include "azmi.h"
 #include "cache_file.h"
 #include "cache_mem.h"
 #include "config.h"
+#include "credential.h"
 #include "log.h"
 #include "source.h"
 
 struct azmi_ctx {
 	struct config_file config;
 	struct settings settings;
-	const struct source *source;
+	const struct source *mi_source; /* the managed-identity source detected */
+	const char *mi_why;             /* why it was chosen */
+	enum cred_id chain[CRED_COUNT];
+	int nchain;
+	atomic_int sticky; /* index in chain of the link that worked, -1 before one did */
 	struct cache_mem mem;
 	struct file_cache files;
 	bool files_opened;

@@ -6,6 +6,7 @@
 
 #include "answer.h"
 #include "error.h"
+#include "json.h"
 #include "retry.h"
 #include "util.h"
 
@@ -38,6 +39,10 @@ static void hint_for_status(const struct fetch_params *p, long status, struct az
 	bool imds = p->source == &source_imds;
 	bool user = p->identity->kind != AZMI_ID_SYSTEM;
 
+	if (p->source->hint) {
+		p->source->hint(status, err);
+		return;
+	}
 	if (status == 400 && imds && user)
 		err_append(err, "hint: no user-assigned identity with this %s is assigned to this VM "
 				"(az vm identity assign), or the id is mistyped",
@@ -95,6 +100,12 @@ static azmi_err transport_error(const struct fetch_params *p, const struct src_r
 	else if (rc == AZMI_ERR_UNAVAILABLE)
 		err_append(err, "hint: nothing answers at the identity endpoint: is the platform's identity "
 				"service running?");
+	else if (rc == AZMI_ERR_PROTOCOL && sr->pin_sha1_hex)
+		err_append(err, "hint: the endpoint's certificate does not have the SHA-1 thumbprint in "
+				"IDENTITY_SERVER_THUMBPRINT (%s); nothing was sent to it",
+			   sr->pin_sha1_hex);
+	else if (rc == AZMI_ERR_PROTOCOL && strncmp(sr->url, "https:", 6) == 0 && !resp->connected)
+		err_append(err, "hint: the endpoint's certificate is not trusted; ca_file / AZMI_CA_FILE adds a CA");
 	else if (rc == AZMI_ERR_TIMEOUT)
 		err_append(err, "hint: no answer within the time allowed (--timeout, or timeout in azmi.conf)");
 	return rc;
@@ -104,9 +115,20 @@ static azmi_err parse_ok(const struct fetch_params *p, const struct src_request 
 			 const struct http_response *resp, struct azmi_token **out, struct azmi_error *err)
 {
 	char what[512], why[256];
-	azmi_err rc = answer_parse(resp->body.data ? resp->body.data : "", resp->body.len, util_now(),
-				   p->resource, p->source->name, out, why, sizeof(why));
+	const char *body = resp->body.data ? resp->body.data : "";
+	azmi_err rc = answer_parse(body, resp->body.len, util_now(), p->resource, p->source->name, out, why,
+				   sizeof(why));
 
+	if (rc == AZMI_OK && p->source->verify) {
+		struct json_object *answer = json_parse_bounded(body, resp->body.len);
+		rc = p->source->verify(p->identity, answer, err);
+		json_object_put(answer);
+		if (rc != AZMI_OK) {
+			azmi_token_release(*out);
+			*out = NULL;
+		}
+		return rc;
+	}
 	if (rc == AZMI_OK)
 		return AZMI_OK;
 	describe_request(p, sr, what, sizeof(what));
@@ -126,8 +148,9 @@ static void fill_http_request(const struct fetch_params *p, const struct src_req
 	hr->body_len = sr->body ? strlen(sr->body) : 0;
 	hr->connect_timeout_ms = p->connect_timeout_ms;
 	/* Identity endpoints are local to the machine: a proxy must never see these requests. */
-	hr->no_proxy = true;
+	hr->no_proxy = !sr->use_proxy;
 	hr->ca_file = p->settings->ca_file;
+	hr->pin_sha1_hex = sr->pin_sha1_hex;
 }
 
 azmi_err fetch_token(const struct fetch_params *p, struct azmi_token **out, struct azmi_error *err)
@@ -138,6 +161,7 @@ azmi_err fetch_token(const struct fetch_params *p, struct azmi_token **out, stru
 	struct retry_state rs = {0};
 	azmi_err rc;
 	int attempts = 0;
+	bool challenged = false;
 
 	*out = NULL;
 	if ((rc = p->source->build(p->settings, p->identity, p->resource, &sr, err)) != AZMI_OK)
@@ -165,14 +189,30 @@ azmi_err fetch_token(const struct fetch_params *p, struct azmi_token **out, stru
 			http_response_free(&resp);
 			break;
 		}
+		if (rc == AZMI_OK && resp.status == 401 && p->source->challenge && !challenged) {
+			/* Azure Arc: the first 401 names a key file whose contents prove we may ask. */
+			challenged = true;
+			rc = p->source->challenge(&resp, &sr, err);
+			http_response_free(&resp);
+			if (rc != AZMI_OK)
+				break;
+			fill_http_request(p, &sr, &hr);
+			continue;
+		}
 		if (rc == AZMI_OK) {
 			rc = status_error(p, &sr, &resp, err);
-			delay = retry_next_delay(&rs, resp.status, resp.retry_after_ms,
-						 p->source->flags & SRC_NO_RETRY_404, util_mono_ms());
+			delay = retry_next_delay(&rs, resp.status, resp.retry_after_ms, sr.retry_flags, util_mono_ms());
 		} else {
 			rc = transport_error(p, &sr, rc, &resp, err);
+			if (p->probe && !resp.connected && attempts == 1) {
+				/* Nothing there at all: this link of the chain is unavailable; the next may answer. */
+				rc = AZMI_ERR_UNAVAILABLE;
+				if (err)
+					err->code = rc;
+			}
 			/* A dropped connection is worth another try; a refused one or a cap breach is not. */
-			delay = rc == AZMI_ERR_ENDPOINT ? retry_next_delay(&rs, 0, -1, false, util_mono_ms()) : -1;
+			delay = rc == AZMI_ERR_ENDPOINT ? retry_next_delay(&rs, 0, -1, sr.retry_flags, util_mono_ms())
+							: -1;
 		}
 		http_response_free(&resp);
 		if (delay < 0)

@@ -16,6 +16,11 @@ struct fetch_params {
 	const char *resource;   /* without /.default */
 	int64_t deadline_ms;    /* monotonic */
 	long connect_timeout_ms;
+	/*
+	 * One link of a chain: when nothing can be connected to at all (within
+	 * connect_timeout_ms), say AZMI_ERR_UNAVAILABLE at once instead of retrying.
+	 */
+	bool probe;
 	const struct log_sink *log;
 };
 

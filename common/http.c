@@ -6,6 +6,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
 #include "timefmt.h"
 #include "util.h"
 
@@ -136,9 +140,41 @@ static azmi_err map_curl_error(CURLcode c)
 		return AZMI_ERR_UNAVAILABLE;
 	case CURLE_OPERATION_TIMEDOUT:
 		return AZMI_ERR_TIMEOUT;
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+		return AZMI_ERR_PROTOCOL; /* an untrusted server: never retried, never sent anything */
 	default:
 		return AZMI_ERR_ENDPOINT;
 	}
+}
+
+/* Replaces OpenSSL's chain verification: the leaf's SHA-1 must equal the pinned thumbprint. */
+static int verify_pinned(X509_STORE_CTX *store, void *arg)
+{
+	const char *want = arg;
+	X509 *leaf = X509_STORE_CTX_get0_cert(store);
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	char hex[2 * EVP_MAX_MD_SIZE + 1];
+	bool ok;
+
+	if (leaf == NULL || !X509_digest(leaf, EVP_sha1(), md, &mdlen) || strlen(want) != 2 * (size_t)mdlen) {
+		X509_STORE_CTX_set_error(store, X509_V_ERR_APPLICATION_VERIFICATION);
+		return 0;
+	}
+	for (unsigned int i = 0; i < mdlen; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	ok = util_memeq_consttime(hex, want, 2 * (size_t)mdlen);
+	X509_STORE_CTX_set_error(store, ok ? X509_V_OK : X509_V_ERR_APPLICATION_VERIFICATION);
+	return ok ? 1 : 0;
+}
+
+static CURLcode pin_ssl_ctx(CURL *h, void *sslctx, void *arg)
+{
+	(void)h;
+	SSL_CTX_set_cert_verify_callback(sslctx, verify_pinned, arg);
+	return CURLE_OK;
 }
 
 static CURLcode setup(CURL *h, const struct http_request *req, struct curl_slist *hdrs, struct exchange *x)
@@ -174,6 +210,12 @@ static CURLcode setup(CURL *h, const struct http_request *req, struct curl_slist
 		SET(CURLOPT_PROXY, ""); /* "" disables every proxy, including the environment's */
 	if (req->ca_file)
 		SET(CURLOPT_CAINFO, req->ca_file);
+	if (req->pin_sha1_hex) {
+		/* The pin replaces CA and host name checks; the host name of such endpoints never matches. */
+		SET(CURLOPT_SSL_CTX_FUNCTION, pin_ssl_ctx);
+		SET(CURLOPT_SSL_CTX_DATA, (void *)(uintptr_t)req->pin_sha1_hex);
+		SET(CURLOPT_SSL_VERIFYHOST, 0L);
+	}
 	if (req->body) {
 		SET(CURLOPT_POSTFIELDS, req->body);
 		SET(CURLOPT_POSTFIELDSIZE, (long)req->body_len);
@@ -213,6 +255,11 @@ azmi_err http_perform(const struct http_request *req, struct http_response *r)
 	}
 	r->curl_code = f->easy_perform(h);
 	f->easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
+	{
+		curl_off_t connect_us = 0;
+		f->easy_getinfo(h, CURLINFO_CONNECT_TIME_T, &connect_us);
+		r->connected = connect_us > 0 || r->status > 0;
+	}
 	r->retry_after_ms = x.retry_after_ms >= 0 ? x.retry_after_ms : x.retry_after_s_ms;
 	if (r->body.overflow || r->curl_code == CURLE_FILESIZE_EXCEEDED) {
 		snprintf(r->curl_error, sizeof(r->curl_error), "answer body larger than %zu bytes", r->body.cap);

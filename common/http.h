@@ -50,6 +50,12 @@ struct http_request {
 	long connect_timeout_ms; /* connection set-up */
 	bool no_proxy;           /* never use a proxy, whatever the environment says */
 	const char *ca_file;     /* extra CA bundle, or NULL */
+	/*
+	 * Trust exactly the server certificate whose SHA-1 (of its DER) is this
+	 * hex string, instead of CA verification (Service Fabric's self-signed
+	 * endpoint).  Checked during the handshake, before anything is sent.
+	 */
+	const char *pin_sha1_hex;
 };
 
 struct http_response {
@@ -57,6 +63,7 @@ struct http_response {
 	struct buf body;
 	long retry_after_ms;  /* from Retry-After / retry-after-ms / x-ms-retry-after-ms; -1 if none */
 	char *www_authenticate;
+	bool connected;       /* a connection was made (tells a dead endpoint from a slow one) */
 	CURLcode curl_code;
 	char curl_error[CURL_ERROR_SIZE];
 };

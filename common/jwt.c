@@ -84,3 +84,34 @@ struct json_object *jwt_decode_part(const char *jwt, size_t len, int index)
 	}
 	return obj;
 }
+
+char *jwt_b64_encode(const unsigned char *in, size_t len, bool url)
+{
+	const char *alphabet = url ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+				   : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char *out = malloc((len + 2) / 3 * 4 + 1), *p = out;
+	size_t i;
+
+	if (out == NULL)
+		return NULL;
+	for (i = 0; i + 2 < len; i += 3) {
+		unsigned int v = (unsigned int)in[i] << 16 | (unsigned int)in[i + 1] << 8 | in[i + 2];
+		*p++ = alphabet[v >> 18];
+		*p++ = alphabet[(v >> 12) & 63];
+		*p++ = alphabet[(v >> 6) & 63];
+		*p++ = alphabet[v & 63];
+	}
+	if (i < len) {
+		unsigned int v = (unsigned int)in[i] << 16 | (i + 1 < len ? (unsigned int)in[i + 1] << 8 : 0);
+		*p++ = alphabet[v >> 18];
+		*p++ = alphabet[(v >> 12) & 63];
+		if (i + 1 < len)
+			*p++ = alphabet[(v >> 6) & 63];
+		else if (!url)
+			*p++ = '=';
+		if (!url)
+			*p++ = '=';
+	}
+	*p = '\0';
+	return out;
+}

@@ -3,20 +3,20 @@
 
 #include "util.h"
 
-bool retry_status_retryable(long status, bool no_retry_404)
+bool retry_status_retryable(long status, unsigned int flags)
 {
-	if (status == 404)
-		return !no_retry_404;
-	return status == 408 || status == 410 || status == 429 || (status >= 500 && status <= 599);
+	if (status == 404 || status == 410)
+		return !(flags & RETRY_ENTRA) && !(status == 404 && (flags & RETRY_NO_404));
+	return status == 408 || status == 429 || (status >= 500 && status <= 599);
 }
 
-long retry_next_delay(struct retry_state *st, long status, long retry_after_ms, bool no_retry_404,
+long retry_next_delay(struct retry_state *st, long status, long retry_after_ms, unsigned int flags,
 		      int64_t now_ms)
 {
 	long delay;
 	int shift;
 
-	if (status != 0 && !retry_status_retryable(status, no_retry_404))
+	if (status != 0 && !retry_status_retryable(status, flags))
 		return -1;
 	if (status == 410 && st->first_410_ms == 0)
 		st->first_410_ms = now_ms;

@@ -4,13 +4,41 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util.h"
 
-const struct source *source_detect(const struct settings *s)
+const struct source *source_detect(const struct settings *s, const char **why)
 {
-	if (s->identity_endpoint && s->identity_header)
+	const char *dummy;
+
+	if (why == NULL)
+		why = &dummy;
+	if (s->identity_endpoint && s->identity_header && s->identity_server_thumbprint) {
+		*why = "IDENTITY_ENDPOINT, IDENTITY_HEADER and IDENTITY_SERVER_THUMBPRINT are set";
+		return &source_servicefabric;
+	}
+	if (s->identity_endpoint && s->identity_header) {
+		*why = "IDENTITY_ENDPOINT and IDENTITY_HEADER are set";
 		return &source_appservice;
+	}
+	if (s->msi_endpoint && s->msi_secret) {
+		*why = "MSI_ENDPOINT and MSI_SECRET are set";
+		return &source_azureml;
+	}
+	if (s->msi_endpoint) {
+		*why = "MSI_ENDPOINT is set without MSI_SECRET";
+		return &source_cloudshell;
+	}
+	if (s->identity_endpoint && s->arc_imds_endpoint) {
+		*why = "IDENTITY_ENDPOINT and IMDS_ENDPOINT are set";
+		return &source_arc;
+	}
+	if (access(ARC_HIMDS_PATH, F_OK) == 0) {
+		*why = "the Azure Arc agent is installed (" ARC_HIMDS_PATH ")";
+		return &source_arc;
+	}
+	*why = "no other managed-identity environment is set";
 	return &source_imds;
 }
 
@@ -21,6 +49,7 @@ void src_request_free(struct src_request *r)
 	for (size_t i = 0; i < r->nheaders; i++)
 		util_free_secret(r->headers[i]);
 	util_free_secret(r->body);
+	free(r->pin_sha1_hex);
 	memset(r, 0, sizeof(*r));
 }
 

@@ -26,6 +26,9 @@ struct src_request {
 	size_t nheaders;
 	char *body;
 	const char *method;
+	char *pin_sha1_hex;       /* Service Fabric: pinned server certificate */
+	bool use_proxy;           /* remote endpoints (Entra) may go through the environment's proxy */
+	unsigned int retry_flags; /* RETRY_* */
 };
 
 void src_request_free(struct src_request *r);
@@ -34,22 +37,42 @@ azmi_err src_request_header(struct src_request *r, const char *name, const char 
 /* Build `base` + "?" or "&" + query into r->url and r->display_url. */
 azmi_err src_request_url(struct src_request *r, const char *base, const char *query);
 
-#define SRC_NO_RETRY_404 0x1u /* Service Fabric: 404 is final */
+struct json_object;
 
 struct source {
-	const char *name;       /* short name: "imds", "appservice", ... */
-	const char *title;      /* for people: "Azure IMDS", ... */
-	unsigned int flags;
+	const char *name;  /* short name: "imds", "appservice", ... */
+	const char *title; /* for people: "Azure IMDS", ... */
 	/* Build the request for `resource` (without /.default) and identity `id`. */
 	azmi_err (*build)(const struct settings *s, const struct identity *id, const char *resource,
 			  struct src_request *out, struct azmi_error *err);
+	/* Optional: answer a 401 challenge by adding credentials to `req` (Azure Arc). */
+	azmi_err (*challenge)(const struct http_response *resp, struct src_request *req, struct azmi_error *err);
+	/* Optional: check a 200 answer beyond its token (Azure Arc echoes the identity asked for). */
+	azmi_err (*verify)(const struct identity *id, struct json_object *answer, struct azmi_error *err);
+	/* Optional: a hint line for an HTTP error status (the default speaks of IMDS-like endpoints). */
+	void (*hint)(long status, struct azmi_error *err);
 };
 
 extern const struct source source_imds;
 extern const struct source source_appservice;
+extern const struct source source_azureml;
+extern const struct source source_cloudshell;
+extern const struct source source_arc;
+extern const struct source source_servicefabric;
+extern const struct source source_entra_secret; /* environment: AZURE_CLIENT_SECRET */
+extern const struct source source_entra_cert;   /* environment: AZURE_CLIENT_CERTIFICATE_PATH */
+extern const struct source source_entra_wi;     /* workload identity: AZURE_FEDERATED_TOKEN_FILE */
 
-/* The managed-identity source the environment points at (IMDS when nothing else is configured). */
-const struct source *source_detect(const struct settings *s);
+/*
+ * The managed-identity source the environment points at, first match wins:
+ * Service Fabric, App Service 2019, Azure ML (and App Service 2017), Cloud
+ * Shell, Azure Arc, then IMDS.  `why` (may be NULL) gets the reason.
+ */
+const struct source *source_detect(const struct settings *s, const char **why);
+
+/* The Azure Arc agent's binary, whose presence marks an Arc-enabled server. */
+#define ARC_HIMDS_PATH "/opt/azcmagent/bin/himds"
+#define ARC_DEFAULT_ENDPOINT "http://127.0.0.1:40342/metadata/identity/oauth2/token"
 
 /* Query parameter naming a user-assigned identity: "&client_id=<escaped>" etc.; names per source. */
 azmi_err source_identity_param(const struct identity *id, const char *const names[3], char **out);

@@ -38,6 +38,5 @@ out:
 const struct source source_appservice = {
 	.name = "appservice",
 	.title = "App Service managed identity (IDENTITY_ENDPOINT)",
-	.flags = 0,
 	.build = appservice_build,
 };

@@ -43,6 +43,5 @@ out:
 const struct source source_imds = {
 	.name = "imds",
 	.title = "Azure Instance Metadata Service (IMDS)",
-	.flags = 0,
 	.build = imds_build,
 };

@@ -78,6 +78,13 @@ struct azmi_request {
 	const char *id_value; /* for CLIENT_ID, OBJECT_ID, RESOURCE_ID */
 	unsigned int flags;
 	long timeout_ms;
+	/*
+	 * NULL: the credential chain (environment, workload identity, managed
+	 * identity; AZURE_TOKEN_CREDENTIALS narrows it).  Or one credential:
+	 * "environment", "workload_identity", "managed_identity", "azure_cli".
+	 * Naming a user-assigned identity (id_kind) implies "managed_identity".
+	 */
+	const char *credential;
 };
 
 /*
@@ -128,7 +135,10 @@ AZMI_EXPORT azmi_err azmi_get_token(struct azmi_ctx *ctx, const struct azmi_requ
 /* Drop a reference; the last one wipes and frees the token.  Accepts NULL. */
 AZMI_EXPORT void azmi_token_release(struct azmi_token *tok);
 
-/* The name of the credential source this context would use ("imds", ...). */
+/*
+ * The credential source this context uses: the one that last worked, else
+ * the first configured link of the chain ("environment", "imds", ...).
+ */
 AZMI_EXPORT const char *azmi_ctx_source(const struct azmi_ctx *ctx);
 
 #ifdef __cplusplus

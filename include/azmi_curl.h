@@ -1,0 +1,79 @@
+/*
+ * azmi_curl.h - Microsoft Entra bearer tokens attached to libcurl requests
+ * for Azure Blob Storage, Resource Manager and Key Vault, from the machine's
+ * managed identity, with no secret on disk.
+ *
+ * The same decision serves three uses:
+ *   - LD_PRELOAD=libazmi_curl.so.1 for any dynamically linked libcurl program
+ *     (the `curl` command, or `azmi curl ...` / `azmi exec -- CMD ...`);
+ *   - azmi_curl_install(): a program linked with -lazmi_curl (listed before
+ *     -lcurl) gets the same behaviour for every handle;
+ *   - azmi_curl_prepare(): one call per handle, for programs that want to
+ *     decide where tokens go themselves.
+ *
+ * A token is attached only to https URLs whose host matches a rule on label
+ * boundaries (<acct>.blob.core.windows.net, management.azure.com,
+ * <vault>.vault.azure.net, their US Government and China twins, and the
+ * administrator's curl_rule lines in /etc/azmi.conf), through libcurl's own
+ * bearer support (never sent to a proxy), with redirects to another origin
+ * never carrying it.  Nothing is attached when the application brought its
+ * own credentials (Authorization header, user/password, bearer, SigV4,
+ * another HTTPAUTH, a SAS "sig=" in the query) or turned TLS verification off.
+ *
+ * Example:
+ *
+ *   #include <curl/curl.h>
+ *   #include <azmi_curl.h>
+ *
+ *   CURL *h = curl_easy_init();
+ *   struct azmi_error err;
+ *   if (azmi_curl_prepare(h, "https://acct.blob.core.windows.net/c/b", &err) != AZMI_OK)
+ *           fprintf(stderr, "%s\n", err.message);   // the request would go without a token
+ *   curl_easy_setopt(h, CURLOPT_WRITEDATA, out);
+ *   curl_easy_perform(h);
+ *   curl_easy_cleanup(h);
+ *
+ * Link with `-lazmi_curl -lcurl` (pkg-config: azmi plus libcurl).
+ */
+#ifndef AZMI_CURL_H
+#define AZMI_CURL_H
+
+#include <curl/curl.h>
+
+#include "azmi.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * Set `url` on `h` (CURLOPT_URL; NULL keeps the URL already set through the
+ * hooks) and attach a token for its next transfer when the URL is one azmi
+ * serves; otherwise remove any token azmi attached before.  AZMI_OK when the
+ * handle is ready either way; an error (with `err` filled) when a token was
+ * due but could not be had, or refused (AZMI_ERR_USAGE: the handle sends
+ * credentials after cross-origin redirects).  Call again before each reuse.
+ */
+azmi_err azmi_curl_prepare(CURL *h, const char *url, struct azmi_error *err);
+
+/*
+ * From now on decide for every handle of the process at each
+ * curl_easy_perform() and curl_multi_add_handle(), as the preloaded library
+ * does (it takes effect when the program's libcurl calls reach this library:
+ * link it before libcurl, or preload it).  A missing token is reported once
+ * on stderr; AZMI_CURL_STRICT=1 fails such transfers.  Idempotent.
+ */
+azmi_err azmi_curl_install(struct azmi_error *err);
+
+/*
+ * The scope azmi would request for `url` ("https://storage.azure.com/.default"
+ * ...), or NULL when nothing would be attached to it (not https, no matching
+ * rule).  Credentials the application may set are not considered.  The string
+ * lives as long as the process.
+ */
+const char *azmi_curl_scope(const char *url);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* AZMI_CURL_H */
