@@ -19,7 +19,7 @@ PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 BUILD       ?= build
 CC          ?= gcc
 PKG_CONFIG  ?= pkg-config
-PKGS        := libcurl json-c libcrypto
+PKGS        := libcurl json-c libssl libcrypto
 
 DEP_CFLAGS  := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 DEP_LIBS    := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lpthread
@@ -73,9 +73,6 @@ $(BUILD)/azmi.pc: azmi.pc.in Makefile
 -include $(sort $(wildcard */build.mk))
 all: $(ALL_EXTRA)
 
-include tests/build.mk
-include fuzz/build.mk
-include bench/build.mk
 
 deps:
 	@sh tools/install-deps.sh build test

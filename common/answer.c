@@ -15,6 +15,7 @@ azmi_err answer_parse(const char *body, size_t len, int64_t now, const char *res
 {
 	struct json_object *obj = json_parse_bounded(body, len);
 	struct expiry exp;
+	struct json_object *tt;
 	const char *tok, *type;
 	size_t toklen;
 	azmi_err r = AZMI_ERR_PROTOCOL;
@@ -35,7 +36,8 @@ azmi_err answer_parse(const char *body, size_t len, int64_t now, const char *res
 			 toklen, TOKEN_MAX_LEN);
 		goto out;
 	}
-	if ((type = json_get_string(obj, "token_type", NULL)) != NULL && strcasecmp(type, "Bearer") != 0) {
+	if (json_object_object_get_ex(obj, "token_type", &tt) && tt != NULL &&
+	    ((type = json_get_string(obj, "token_type", NULL)) == NULL || strcasecmp(type, "Bearer") != 0)) {
 		snprintf(why, whylen, "field token_type is not Bearer");
 		goto out;
 	}

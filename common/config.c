@@ -164,6 +164,8 @@ azmi_err config_read(struct config_file *cf, const char *path, bool required, st
 		goto out;
 	}
 	n = read(fd, text, (size_t)st.st_size + 1);
+	if (n >= 0 && n <= st.st_size)
+		text[n] = '\0';
 	if (n < 0 || n > st.st_size) {
 		err_set(err, AZMI_ERR_CONFIG, "config", 0, "%s: read failed or file changed while reading", path);
 		goto out;
@@ -241,11 +243,14 @@ static azmi_err settings_from_file(struct settings *s, struct config_file *cf, s
 	int64_t n;
 
 	if ((v = config_get(cf, "imds_endpoint")) != NULL) {
-		if (!valid_endpoint(v))
-			return err_set(err, AZMI_ERR_CONFIG, "config", 0,
-				       "%s: imds_endpoint must be an http:// or https:// URL", where);
 		if (set_string(&s->imds_endpoint, v))
 			return AZMI_ERR_NOMEM;
+		/* The trailing slash of a base URL would double the path separator. */
+		for (size_t len = strlen(s->imds_endpoint); len > 0 && s->imds_endpoint[len - 1] == '/'; len--)
+			s->imds_endpoint[len - 1] = '\0';
+		if (!valid_endpoint(s->imds_endpoint) || strstr(s->imds_endpoint, "://")[3] == '\0')
+			return err_set(err, AZMI_ERR_CONFIG, "config", 0,
+				       "%s: imds_endpoint must be an http:// or https:// URL", where);
 	}
 	if ((v = config_get(cf, "ca_file")) != NULL && set_string(&s->ca_file, v))
 		return AZMI_ERR_NOMEM;
@@ -348,7 +353,7 @@ static azmi_err settings_from_env(struct settings *s, struct azmi_error *err)
 		size_t len = strlen(pod);
 		while (len > 0 && pod[len - 1] == '/')
 			pod[--len] = '\0';
-		if (!valid_endpoint(pod)) {
+		if (!valid_endpoint(pod) || strstr(pod, "://")[3] == '\0') {
 			free(pod);
 			return err_set(err, AZMI_ERR_CONFIG, "config", 0,
 				       "AZURE_POD_IDENTITY_AUTHORITY_HOST must be an http:// or https:// URL");
@@ -378,9 +383,6 @@ azmi_err settings_load(struct settings *s, struct config_file *cf, struct azmi_e
 		return err_set(err, AZMI_ERR_NOMEM, "config", 0, "out of memory");
 	if ((r = settings_from_file(s, cf, err)) != AZMI_OK)
 		return r;
-	/* The trailing slash of a base URL would double the path separator. */
-	for (size_t len = strlen(s->imds_endpoint); len > 0 && s->imds_endpoint[len - 1] == '/'; len--)
-		s->imds_endpoint[len - 1] = '\0';
 	return settings_from_env(s, err);
 }
 

@@ -164,8 +164,10 @@ azmi_err fetch_token(const struct fetch_params *p, struct azmi_token **out, stru
 	bool challenged = false;
 
 	*out = NULL;
-	if ((rc = p->source->build(p->settings, p->identity, p->resource, &sr, err)) != AZMI_OK)
+	if ((rc = p->source->build(p->settings, p->identity, p->resource, &sr, err)) != AZMI_OK) {
+		src_request_free(&sr);
 		return rc;
+	}
 	fill_http_request(p, &sr, &hr);
 	for (;;) {
 		int64_t now = util_mono_ms();

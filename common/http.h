@@ -83,7 +83,10 @@ azmi_err http_perform(const struct http_request *req, struct http_response *r);
 /* Percent-encode `s` (RFC 3986 unreserved characters stay) into a new string. */
 char *http_escape(const char *s);
 
-/* Parse a Retry-After value (delta seconds; HTTP dates are not accepted) in ms, or -1. */
+/*
+ * A Retry-After value in ms: delta seconds (or milliseconds for the -ms
+ * headers) up to a day, or an HTTP date (past: 0, capped at a day); -1 if invalid.
+ */
 long http_parse_retry_after(const char *value, size_t len, bool milliseconds);
 
 #endif

@@ -1,0 +1,35 @@
+# tests/build.mk - the unit test programs (included by the top Makefile).
+#   make test-programs        every tests/unit/test_*.c into $(BUILD)/tests/test_*
+#   make unit-test-programs   the same, without the test programs other parts add
+# Each program links the static core directly (private headers through -Icommon)
+# and cmocka.  Adding a test is adding a tests/unit/test_<name>.c file.
+# tests/unit/*.c without the test_ prefix are helpers linked into every program.
+
+ifndef AZMI_TESTS_BUILD_MK
+AZMI_TESTS_BUILD_MK := 1
+
+UNIT_SRC     := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_PROGS   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+UNIT_HELPERS := $(sort $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c)))
+UNIT_HELPER_OBJ := $(UNIT_HELPERS:%.c=$(BUILD)/%.o)
+CMOCKA_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
+CMOCKA_LIBS   := $(or $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null),-lcmocka)
+
+$(BUILD)/tests/%.o: tests/unit/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(CMOCKA_CFLAGS) -Icommon -Itests/unit -MMD -MP -c -o $@ $<
+
+$(UNIT_HELPER_OBJ): $(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(CMOCKA_CFLAGS) -Icommon -Itests/unit -MMD -MP -c -o $@ $<
+
+$(UNIT_PROGS): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(UNIT_HELPER_OBJ) $(LIBA)
+	$(CC) $(CFLAGS) -o $@ $< $(UNIT_HELPER_OBJ) $(LIBA) $(LDFLAGS) $(DEP_LIBS) $(CMOCKA_LIBS)
+
+.PHONY: test-programs unit-test-programs
+unit-test-programs: $(UNIT_PROGS)
+test-programs: unit-test-programs
+
+-include $(UNIT_PROGS:=.d) $(UNIT_HELPER_OBJ:.o=.d)
+
+endif
