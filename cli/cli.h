@@ -20,6 +20,7 @@ enum {
 struct token_opts {
 	struct azmi_request req;
 	const char *config;
+	bool is_scope; /* given as --scope: must end in /.default */
 	bool json;
 	int verbose;
 };

@@ -6,6 +6,7 @@
 #include <json-c/json.h>
 
 #include "cli.h"
+#include "ctx.h"
 #include "jwt.h"
 
 static const char usage[] =
@@ -15,11 +16,38 @@ static const char usage[] =
 
 static const char *const shown_claims[] = {"oid", "tid", "appid", "xms_mirid", "aud", "iss", "idtyp", "exp"};
 
-static void print_claims(const struct azmi_token *tok, struct json_object *claims, bool as_json)
+/* Which link of the chain answered, why, and why the links before it were passed over. */
+static void add_chain_report(const struct azmi_ctx *ctx, const struct azmi_token *tok, struct json_object *out)
+{
+	struct json_object *skipped = json_object_new_array();
+	char why[256];
+
+	for (int i = 0; i < ctx->nchain; i++) {
+		enum cred_id c = ctx->chain[i];
+		const struct source *src = credential_source(&ctx->settings, c, ctx->mi_source);
+		const char *name = src ? src->name : credential_name(c);
+		if (strcmp(name, tok->source) == 0) {
+			json_object_object_add(out, "credential", json_object_new_string(credential_name(c)));
+			if (c == CRED_MANAGED)
+				json_object_object_add(out, "chosen_because", json_object_new_string(ctx->mi_why));
+			break;
+		}
+		char line[320];
+		if (credential_configured(&ctx->settings, c, why, sizeof(why)))
+			snprintf(why, sizeof(why), "did not answer (azmi doctor shows why)");
+		snprintf(line, sizeof(line), "%s: %s", credential_name(c), why);
+		json_object_array_add(skipped, json_object_new_string(line));
+	}
+	json_object_object_add(out, "skipped", skipped);
+}
+
+static void print_claims(const struct azmi_ctx *ctx, const struct azmi_token *tok, struct json_object *claims,
+			 bool as_json)
 {
 	struct json_object *out = json_object_new_object(), *v;
 
 	json_object_object_add(out, "source", json_object_new_string(tok->source));
+	add_chain_report(ctx, tok, out);
 	json_object_object_add(out, "resource", json_object_new_string(tok->resource));
 	for (size_t i = 0; claims && i < sizeof(shown_claims) / sizeof(shown_claims[0]); i++)
 		if (json_object_object_get_ex(claims, shown_claims[i], &v))
@@ -29,6 +57,12 @@ static void print_claims(const struct azmi_token *tok, struct json_object *claim
 	} else {
 		json_object_object_foreach(out, key, val)
 		{
+			if (json_object_is_type(val, json_type_array)) {
+				for (size_t i = 0; i < json_object_array_length(val); i++)
+					printf("%-10s %s\n", i == 0 ? key : "",
+					       json_object_get_string(json_object_array_get_idx(val, i)));
+				continue;
+			}
 			const char *s = json_object_is_type(val, json_type_string) ? json_object_get_string(val)
 										    : json_object_to_json_string(val);
 			printf("%-10s %s\n", key, s);
@@ -66,7 +100,7 @@ int cmd_whoami(int argc, char **argv)
 	claims = jwt_decode_part(tok->access_token, tok->access_token_len, 1);
 	if (claims == NULL)
 		fputs("azmi: the token is not a JWT; showing what is known without claims\n", stderr);
-	print_claims(tok, claims, o.json);
+	print_claims(ctx, tok, claims, o.json);
 	json_object_put(claims);
 	azmi_token_release(tok);
 	azmi_ctx_free(ctx);

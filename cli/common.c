@@ -86,6 +86,13 @@ struct azmi_ctx *cli_ctx_open(const char *config, int verbose, int *exit_code)
 	return ctx;
 }
 
+static bool scope_is_default(const char *scope)
+{
+	size_t len = strlen(scope), n = strlen("/.default");
+
+	return len > n && strcmp(scope + len - n, "/.default") == 0;
+}
+
 static int set_identity(struct token_opts *o, enum azmi_id_kind kind, const char *value)
 {
 	if (o->req.id_kind != AZMI_ID_DEFAULT)
@@ -121,6 +128,7 @@ int cli_parse_token_opts(int argc, char **argv, struct token_opts *o, const char
 			if (o->req.resource)
 				return cli_usage_error("give one --resource or --scope");
 			o->req.resource = optarg;
+			o->is_scope = c == 's';
 			break;
 		case OPT_CLIENT:
 			r = set_identity(o, AZMI_ID_CLIENT_ID, optarg);
@@ -164,5 +172,9 @@ int cli_parse_token_opts(int argc, char **argv, struct token_opts *o, const char
 	}
 	if (r == 0 && optind < argc)
 		return cli_usage_error("unexpected argument '%s'", argv[optind]);
+	if (r == 0 && o->is_scope && !scope_is_default(o->req.resource))
+		return cli_usage_error("--scope %s: an application token takes the scope RESOURCE/.default "
+				       "(delegated scopes such as User.Read need a user's sign-in)",
+				       o->req.resource);
 	return r;
 }

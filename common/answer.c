@@ -87,7 +87,8 @@ void answer_error_text(const char *body, size_t len, char *out, size_t outlen)
 		error_fields(obj, &code, &desc);
 	if (code || desc) {
 		util_sanitize(a, sizeof(a), code ? code : "", code ? strlen(code) : 0);
-		util_sanitize(b, sizeof(b), desc ? desc : "", desc ? strlen(desc) : 0);
+		/* Entra appends "\r\nTrace ID: ..." lines: the first line is the one a person needs. */
+		util_sanitize(b, sizeof(b), desc ? desc : "", desc ? strcspn(desc, "\r\n") : 0);
 		snprintf(out, outlen, "%s%s%s", a, a[0] && b[0] ? ": " : "", b);
 	} else {
 		util_sanitize(b, 81, body, len);

@@ -53,9 +53,20 @@ static void hint_for_status(const struct fetch_params *p, long status, struct az
 	else if (status == 400)
 		err_append(err, "hint: the endpoint found the request invalid: check the resource URI and the "
 				"identity");
-	else if ((status == 401 || status == 403) && !imds)
+	else if ((status == 401 || status == 403) && p->source == &source_appservice)
 		err_append(err, "hint: the endpoint refused the identity header; IDENTITY_HEADER changes when the "
 				"app restarts, so take it from the app's current environment");
+	else if ((status == 401 || status == 403) && p->source == &source_azureml)
+		err_append(err, "hint: the endpoint refused MSI_SECRET; take it from the current environment of "
+				"the compute instance or app");
+	else if ((status == 401 || status == 403) && p->source == &source_arc)
+		err_append(err, "hint: the Arc agent refused the key from its own challenge; is himds healthy "
+				"(azcmagent show)?");
+	else if ((status == 401 || status == 403) && p->source == &source_servicefabric)
+		err_append(err, "hint: the endpoint refused IDENTITY_HEADER; take it from the application's "
+				"current environment");
+	else if ((status == 401 || status == 403) && !imds)
+		err_append(err, "hint: the identity endpoint refused the request");
 	else if (status == 403)
 		err_append(err, "hint: IMDS does not send 403 for token requests: a proxy or firewall may be "
 				"answering for it");

@@ -70,7 +70,9 @@ static azmi_err arc_key_path(const char *challenge, char *path, size_t pathlen, 
 		len -= 2;
 	}
 	if (len >= pathlen || len <= sizeof(ARC_KEY_DIR) || !util_is_printable(p, len))
-		return err_set(err, AZMI_ERR_PROTOCOL, "arc", 401, "arc: the key file path in the challenge is invalid");
+		return err_set(err, AZMI_ERR_PROTOCOL, "arc", 401,
+			       "arc: the key file path in the challenge is invalid: it must be a .key file directly "
+			       "in " ARC_KEY_DIR);
 	memcpy(path, p, len);
 	path[len] = '\0';
 	name = path + sizeof(ARC_KEY_DIR);

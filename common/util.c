@@ -112,6 +112,8 @@ void util_sanitize(char *dst, size_t dstlen, const char *src, size_t srclen)
 		return;
 	for (size_t i = 0; i < srclen && n + 1 < dstlen; i++) {
 		unsigned char c = (unsigned char)src[i];
+		if (c == '\r' || c == '\n' || c == '\t')
+			c = ' ';
 		dst[n++] = (c >= 0x20 && c <= 0x7e) ? (char)c : '?';
 	}
 	dst[n] = '\0';

@@ -31,7 +31,7 @@ bool util_parse_int64(const char *s, size_t len, int64_t min, int64_t max, int64
 /* True when every byte of [s, s+len) is printable ASCII (0x20..0x7e). */
 bool util_is_printable(const char *s, size_t len);
 
-/* Copy `src` into `dst` (size `dstlen`) replacing non-printable bytes by '?', truncating. */
+/* Copy `src` into `dst` (size `dstlen`): CR, LF and tab become spaces, other non-printable bytes '?'; truncates. */
 void util_sanitize(char *dst, size_t dstlen, const char *src, size_t srclen);
 
 /* Uniform random integer in [0, n) from a process-wide generator (not for secrets). */

@@ -20,6 +20,15 @@
  * own credentials (Authorization header, user/password, bearer, SigV4,
  * another HTTPAUTH, a SAS "sig=" in the query) or turned TLS verification off.
  *
+ * Configuration (the core's file, $AZMI_CONFIG or /etc/azmi.conf):
+ *   curl_rule = <host pattern> <scope>|none    extra rules, checked before the built-in ones
+ *                                              ("*" matches within one label: *.api.contoso.example)
+ *   storage_version = 2021-08-06               x-ms-version sent to Storage when the app sent none
+ *   curl_retry_on_challenge = yes              one refresh-and-retry of a Storage GET/HEAD answered
+ *                                              401 with a Bearer challenge naming Storage
+ * Environment: AZURE_CLIENT_ID picks a user-assigned identity; AZMI_CURL_STRICT=1 fails a
+ * transfer that should have carried a token but could not (instead of one stderr line).
+ *
  * Example:
  *
  *   #include <curl/curl.h>

@@ -28,12 +28,13 @@ ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "standin"))
 
 from standin_client import (APPSERVICE_PATH, IMDS_TOKEN_PATH, Standin, jwt_parts,  # noqa: E402
-                            jwt_verify, make_signing_key)
+                            jwt_verify, make_self_signed, make_signing_key, make_test_ca)
 
 AZMI = os.environ.get("AZMI_BIN") or os.path.join(ROOT, "build", "azmi")
 # Optional command prefix, e.g. "valgrind -q --error-exitcode=99".
 WRAPPER = os.environ.get("AZMI_TEST_WRAPPER", "").split()
 IMDS_ADDR = "169.254.169.254"
+ARC_DEFAULT_PORT = 40342  # himds's fixed port; the arc listener takes it inside the namespace
 DEAD_PROXY = "http://127.0.0.1:9"
 STORAGE = "https://storage.azure.com"
 ARM = "https://management.azure.com"
@@ -83,15 +84,48 @@ def free_port():
 _shared = {}
 
 
+def _port_free(port):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
 def shared_standin():
-    """One stand-in per test process, started on first use."""
+    """One stand-in per test process, started on first use.  Besides its main
+    http port it has listeners sharing its state: "entra" (https, certificate
+    from a test CA: shared_pki()["ca"]), "sf" (Service Fabric, https with a
+    self-signed certificate: shared_pki()["sf_thumbprint"]) and "arc" (http,
+    on himds's port 40342 inside the private namespace)."""
     if "standin" not in _shared:
         keydir = tempfile.mkdtemp(prefix="azmi-it-key-")
+        os.chmod(keydir, 0o755)  # the test CA must be readable by an unprivileged azmi too
         _shared["keydir"] = keydir
         _shared["key"] = make_signing_key(os.path.join(keydir, "signing.pem"))
-        _shared["standin"] = Standin(signing_key=_shared["key"]).start()
+        pki = make_test_ca(keydir)
+        sf_cert, sf_key, sf_thumb = make_self_signed(keydir, "servicefabric")
+        pki.update(sf_cert=sf_cert, sf_key=sf_key, sf_thumbprint=sf_thumb)
+        _shared["pki"] = pki
+        arc_port = ARC_DEFAULT_PORT if in_private_netns() and _port_free(ARC_DEFAULT_PORT) else 0
+        listeners = [
+            {"name": "entra", "role": "main", "cert": pki["cert"], "key": pki["key"]},
+            {"name": "sf", "role": "sf", "cert": sf_cert, "key": sf_key},
+            {"name": "arc", "role": "arc", "port": arc_port},
+        ]
+        _shared["standin"] = Standin(signing_key=_shared["key"], listeners=listeners).start()
         atexit.register(stop_shared)
     return _shared["standin"]
+
+
+def shared_pki():
+    """Paths of the test CA ("ca"), the Entra listener's certificate, and the
+    Service Fabric listener's self-signed certificate and thumbprint."""
+    shared_standin()
+    return _shared["pki"]
 
 
 def signing_key_path():

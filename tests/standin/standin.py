@@ -3,16 +3,44 @@
 
 It answers like the Azure Instance Metadata Service (token, instance
 metadata, identity info), the App Service managed-identity endpoint
-(2019-08-01, and the legacy 2017-09-01 form), and the Entra key and
-discovery documents.  Access tokens are real RS256 JWTs shaped like v1
-Entra tokens, signed with a key the tests can fetch from the control API.
+(2019-08-01, and the legacy 2017-09-01 form), Azure ML, Cloud Shell, Azure
+Arc (with its key-file challenge), Service Fabric, the Entra v2.0 token
+endpoint (client secret, certificate assertion, federated workload-identity
+assertion) and the Entra key and discovery documents.  Access tokens are real
+RS256 JWTs shaped like v1 Entra tokens, signed with a key the tests can fetch
+from the control API.
 
-The control API lives under /_standin/ and is never recorded:
+One process can listen on several ports ("listeners"), all sharing one state
+(config, scripts, recorded requests).  Each listener has a role:
+  main  every path below except Arc and Service Fabric (http or https)
+  arc   Azure Arc's himds: GET /metadata/identity/oauth2/token, 401 challenge
+  sf    Service Fabric: GET /metadata/identity/oauth2/token (serve it over
+        https with a self-signed certificate)
+Paths of the main role:
+  GET  /metadata/identity/oauth2/token     IMDS (Metadata: true)
+  GET  /metadata/identity/info, /metadata/instance[/...]
+  GET  /msi/token                          App Service 2019-08-01 and 2017-09-01
+  GET  /MSI/auth                           Azure ML (2017-09-01, expires_on integer)
+  POST /oauth2/token                       Cloud Shell (form resource=R)
+  POST /{tenant}/oauth2/v2.0/token         Entra client credentials
+  GET  /{tenant}/discovery[/v2.0]/keys, /{tenant}[/v2.0]/.well-known/openid-configuration
+
+Workload identity: the federated assertion must be a JWT this stand-in issued
+(POST /_standin/federated-token) whose iss, sub and aud match a federated
+credential of the service principal (config service_principals[].federated).
+
+The control API lives under /_standin/ on every listener and is never recorded:
   POST /_standin/reset            forget requests and scripts, default config
-  POST /_standin/config           JSON merged into the config
-  POST /_standin/script           {"path": P, "responses": [R, ...]}
-  GET  /_standin/requests[?path=] recorded requests, arrival order
-  GET  /_standin/state            config, public key, kid, JWKS
+  POST /_standin/config           JSON merged into the config (lists replace)
+  GET  /_standin/config
+  POST /_standin/script           {"path": P, "responses": [R, ...], "listener": NAME?}
+                                  (without "listener" the script serves any listener)
+  GET  /_standin/requests[?path=][&listener=]  recorded requests, arrival order
+  GET  /_standin/state            config, public key, kid, JWKS, listener ports
+  POST /_standin/federated-token  {"subject","issuer","audience","lifetime","nbf_offset"}
+                                  -> {"token": a Kubernetes-style service-account JWT}
+  POST /_standin/mint             {"resource", "client_id"?, "lifetime"?, "claims"?}
+                                  -> {"access_token", "expires_on"} (e.g. for a fake az)
 
 Only the Python standard library and `cryptography` are used.  It listens
 where it is told (tests use 127.0.0.1, or 169.254.169.254 inside a private
@@ -33,6 +61,7 @@ import socket
 import ssl
 import struct
 import sys
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -49,6 +78,14 @@ IMDS_TOKEN_PATH = "/metadata/identity/oauth2/token"
 IMDS_INFO_PATH = "/metadata/identity/info"
 IMDS_INSTANCE_PATH = "/metadata/instance"
 APPSERVICE_PATH = "/msi/token"
+AZUREML_PATH = "/MSI/auth"
+CLOUDSHELL_PATH = "/oauth2/token"
+ARC_PATH = IMDS_TOKEN_PATH          # on the "arc" listener
+SERVICEFABRIC_PATH = IMDS_TOKEN_PATH  # on the "sf" listener
+JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
+ARC_API_VERSIONS = ("2019-11-01", "2020-06-01")
+SERVICEFABRIC_API_VERSION = "2019-07-01-preview"
 
 IMDS_TOKEN_API_VERSIONS = ("2018-02-01", "2019-08-01", "2019-11-01", "2020-06-01", "2021-02-01")
 IMDS_INSTANCE_API_VERSIONS = (
@@ -104,8 +141,54 @@ DEFAULT_CONFIG = {
     # {"per_second": 20, "concurrent": 5} makes the IMDS token endpoint answer
     # 429 beyond those limits, as IMDS does.  null: no limit.
     "imds_rate_limit": None,
-    # Base URL used in discovery documents; null: derived from the request.
+    # Base URL used in discovery documents and as the expected `aud` of client
+    # assertions; null: derived from the request (scheme and Host header).
     "authority_base": None,
+    # --- Entra token endpoint (POST /{tenant}/oauth2/v2.0/token) ---
+    # Service principals.  secrets: accepted client secrets; certificates: PEM
+    # certificates whose keys may sign client assertions; federated: the
+    # federated credentials (issuer, subject, audience) accepted as workload
+    # identity assertions.
+    "service_principals": [
+        {
+            "name": "sp-azmi",
+            "client_id": "3e0c5a1f-6b2d-4c8e-9f71-0a2b4c6d8e01",
+            "object_id": "4f1d6b2a-7c3e-4d9f-8a82-1b3c5d7e9f02",
+            "secrets": ["standin-client-secret~0123456789abcdef"],
+            "certificates": [],
+            "federated": [
+                {
+                    "issuer": "https://oidc.standin.invalid/5c1e8a7d/",
+                    "subject": "system:serviceaccount:default:azmi",
+                    "audience": "api://AzureADTokenExchange",
+                }
+            ],
+        }
+    ],
+    # expires_in of Entra answers (the minted token lives this long).
+    "entra_token_lifetime": 3599,
+    # Client assertions: exp - nbf at most this, and this much clock skew.
+    "assertion_max_lifetime": 600,
+    "assertion_skew": 60,
+    # Defaults of POST /_standin/federated-token.
+    "federated_issuer": "https://oidc.standin.invalid/5c1e8a7d/",
+    "federated_subject": "system:serviceaccount:default:azmi",
+    # --- Azure Arc (listener role "arc") ---
+    # key_dir: where the stand-in writes the challenge's key file (a host
+    # path; null: a private temporary directory).  realm_dir: the directory
+    # named in WWW-Authenticate (what the client sees, e.g. through a bind
+    # mount); null: key_dir.  realm: a fixed realm instead (no file written,
+    # the test prepares it); secret: a fixed accepted secret (besides those
+    # written).  key_mode: mode of the written file.  echo: fields forced into
+    # the 200 answer (null removes one), e.g. {"client_id": "other"}.
+    "arc": {
+        "key_dir": None,
+        "realm_dir": None,
+        "realm": None,
+        "secret": None,
+        "key_mode": 0o640,
+        "echo": {},
+    },
 }
 
 _STATUS_TEXT = {
@@ -141,6 +224,12 @@ _IMDS_ERROR_CODE = {
 
 def b64url(data):
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _b64url_decode(s):
+    if not isinstance(s, str) or any(ch in s for ch in "+/= \n"):
+        raise ValueError("not base64url")
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
 
 
 def b64url_uint(n):
@@ -231,6 +320,9 @@ class Standin:
         self.initial_overrides = initial_overrides or {}
         self.rate_times = []
         self.rate_active = 0
+        self.ports = {}          # listener name -> port
+        self.arc_secrets = set()
+        self.arc_tmp = None
         self.reset()
 
     def reset(self):
@@ -239,6 +331,7 @@ class Standin:
             self.requests = []
             self.scripts = {}
             self.rate_times = []
+            self.arc_secrets = set()
 
     def log(self, fmt, *args):
         if self.verbose:
@@ -287,6 +380,7 @@ class Standin:
             "public_key_pem": self.signer.public_pem(),
             "certificate_der_b64": self.signer.cert_der_b64,
             "jwks": {"keys": [self.signer.jwk(issuer_v2)]},
+            "ports": dict(self.ports),
         }
 
     # --- recording and scripts -------------------------------------------------
@@ -295,17 +389,20 @@ class Standin:
         with self.lock:
             self.requests.append(entry)
 
-    def next_scripted(self, path):
+    def next_scripted(self, listener, path):
+        """The next scripted answer for `path` on `listener`: a script made
+        for that listener first, then one made for any listener."""
         with self.lock:
-            q = self.scripts.get(path)
-            if q:
-                r = q.pop(0)
-                if not q:
-                    del self.scripts[path]
-                return r
+            for key in ((listener, path), (None, path)):
+                q = self.scripts.get(key)
+                if q:
+                    r = q.pop(0)
+                    if not q:
+                        del self.scripts[key]
+                    return r
         return None
 
-    def add_script(self, path, responses):
+    def add_script(self, path, responses, listener=None):
         expanded = []
         for r in responses:
             if not isinstance(r, dict):
@@ -314,7 +411,7 @@ class Standin:
             r = {k: v for k, v in r.items() if k != "repeat"}
             expanded.extend(copy.deepcopy(r) for _ in range(n))
         with self.lock:
-            self.scripts.setdefault(path, []).extend(expanded)
+            self.scripts.setdefault((listener, path), []).extend(expanded)
 
     # --- rate limit (IMDS managed-identity category) ----------------------------
 
@@ -336,11 +433,13 @@ class Standin:
 
     # --- tokens ---------------------------------------------------------------
 
-    def mint(self, c, identity, resource, now):
+    def mint(self, c, identity, resource, now, lifetime=None, appidacr="2", extra=None):
         """A v1-shaped access token for `identity` (dict with client_id,
-        object_id, resource_id) and `resource`; returns (token, iat, nbf, exp)."""
+        object_id, resource_id; a service principal has no resource_id, and
+        its token no xms_mirid) and `resource`; returns (token, iat, nbf, exp)."""
         tid = c["tenant_id"]
-        lifetime = int(c.get("token_lifetime", 86400))
+        if lifetime is None:
+            lifetime = int(c.get("token_lifetime", 86400))
         iat = now - 300  # Entra back-dates iat and nbf by five minutes
         exp = now + lifetime
         aud = resource
@@ -357,7 +456,7 @@ class Standin:
             "exp": exp,
             "aio": b64url(secrets.token_bytes(48)),
             "appid": identity["client_id"],
-            "appidacr": "2",
+            "appidacr": appidacr,
             "idp": sts,
             "idtyp": "app",
             "oid": identity["object_id"],
@@ -366,10 +465,78 @@ class Standin:
             "tid": tid,
             "uti": b64url(secrets.token_bytes(16)),
             "ver": "1.0",
-            "xms_mirid": identity["resource_id"],
+            "xms_mirid": identity.get("resource_id"),
         }
+        if not identity.get("resource_id"):
+            del claims["xms_mirid"]
         claims.update(c.get("extra_claims") or {})
+        claims.update(extra or {})
         return self.signer.sign_jwt(claims), iat, iat, exp
+
+    # --- Entra: service principals and assertions ---------------------------------
+
+    @staticmethod
+    def find_sp(c, client_id):
+        for sp in c.get("service_principals") or []:
+            if (sp.get("client_id") or "").lower() == (client_id or "").lower() and client_id:
+                return sp
+        return None
+
+    def federated_token(self, c, doc):
+        """A Kubernetes-style projected service-account token, signed with the
+        stand-in's key: the assertion a workload identity presents."""
+        now = int(time.time())
+        lifetime = int(doc.get("lifetime", 3600))
+        nbf = now + int(doc.get("nbf_offset", 0))
+        claims = {
+            "aud": [doc.get("audience", TOKEN_EXCHANGE_AUDIENCE)],
+            "exp": nbf + lifetime,
+            "iat": nbf,
+            "iss": doc.get("issuer", c["federated_issuer"]),
+            "kubernetes.io": {
+                "namespace": "default",
+                "pod": {"name": "azmi-pod", "uid": str(uuid.uuid4())},
+                "serviceaccount": {"name": "azmi", "uid": str(uuid.uuid4())},
+            },
+            "nbf": nbf,
+            "sub": doc.get("subject", c["federated_subject"]),
+        }
+        return self.signer.sign_jwt(claims)
+
+    # --- Azure Arc ---------------------------------------------------------------------
+
+    def arc_challenge(self, c):
+        """(realm, secret or None): write a fresh key file unless the config
+        fixes the realm."""
+        arc = c.get("arc") or {}
+        if arc.get("realm"):
+            return arc["realm"], None
+        key_dir = arc.get("key_dir")
+        if not key_dir:
+            with self.lock:
+                if self.arc_tmp is None:
+                    self.arc_tmp = tempfile.mkdtemp(prefix="standin-arc-")
+                key_dir = self.arc_tmp
+        secret = secrets.token_hex(32)
+        name = secrets.token_hex(16) + ".key"
+        path = os.path.join(key_dir, name)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        try:
+            os.fchmod(fd, int(arc.get("key_mode", 0o640)))
+            os.write(fd, secret.encode())
+        finally:
+            os.close(fd)
+        with self.lock:
+            self.arc_secrets.add(secret)
+        realm_dir = arc.get("realm_dir") or key_dir
+        return realm_dir.rstrip("/") + "/" + name, secret
+
+    def arc_secret_ok(self, c, got):
+        fixed = (c.get("arc") or {}).get("secret")
+        if fixed and secrets.compare_digest(got.encode(), str(fixed).encode()):
+            return True
+        with self.lock:
+            return any(secrets.compare_digest(got.encode(), k.encode()) for k in self.arc_secrets)
 
     def find_identity(self, c, kind, value):
         """kind: None (system), 'client_id', 'object_id', 'resource_id'."""
@@ -427,10 +594,39 @@ def appservice_error(status, message):
                            "correlationId": str(uuid.uuid4())})
 
 
-def default_error(path, status):
+def entra_error(status, error, code, text, headers=None):
+    """An Entra-shaped error: error, AADSTS description with trace and
+    correlation ids, error_codes, timestamp."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    stamp = now.strftime("%Y-%m-%d %H:%M:%SZ")
+    trace_id = str(uuid.uuid4())
+    corr = (headers or {}).get("client-request-id") or str(uuid.uuid4())
+    desc = "AADSTS%d: %s\r\nTrace ID: %s\r\nCorrelation ID: %s\r\nTimestamp: %s" % (
+        code, text, trace_id, corr, now.strftime("%Y-%m-%d %H:%M:%S.") + "%07dZ" % (now.microsecond * 10))
+    return Answer(status, {
+        "error": error,
+        "error_description": desc,
+        "error_codes": [code],
+        "timestamp": stamp,
+        "trace_id": trace_id,
+        "correlation_id": corr,
+        "error_uri": "https://login.microsoftonline.com/error?code=%d" % code,
+    })
+
+
+def servicefabric_error(status, code, message):
+    return Answer(status, {"error": {"code": code, "message": message, "correlationId": str(uuid.uuid4())}})
+
+
+def default_error(path, status, role="main"):
     text = _STATUS_TEXT.get(status, http_reason(status))
-    if path.startswith(APPSERVICE_PATH):
+    if role == "sf":
+        return servicefabric_error(status, http_reason(status).replace(" ", ""), text)
+    if path.startswith(APPSERVICE_PATH) or path.startswith(AZUREML_PATH):
         return appservice_error(status, text)
+    if "/oauth2/v2.0/token" in path:
+        return entra_error(status, "temporarily_unavailable" if status >= 500 else "invalid_request",
+                           50000 + status, text)
     if path.startswith("/metadata/"):
         return imds_error(status, text)
     return Answer(status, {"error": {"code": http_reason(status).replace(" ", ""), "message": text}})
@@ -501,6 +697,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 k = k.lower()
                 headers[k] = headers[k] + ", " + v if k in headers else v
             entry = {
+                "listener": self.server.name,
+                "scheme": "https" if self.server.tls else "http",
                 "method": method,
                 "path": path,
                 "query": query,
@@ -512,7 +710,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 "http_version": self.request_version,
             }
             st.record(entry)
-            scripted = st.next_scripted(path)
+            scripted = st.next_scripted(self.server.name, path)
             answer = self.scripted(scripted, method, path, query, entry) if scripted else \
                 self.route(method, path, query, entry)
             if answer is None:
@@ -591,7 +789,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     else:
                         answer.obj[k] = v
         else:
-            answer = default_error(path, status)
+            answer = default_error(path, status, self.server.role)
             answer.headers.update(extra_headers)
         if r.get("truncate") is not None:
             data = answer.bytes()
@@ -656,6 +854,22 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def route(self, method, path, query, entry):
         st = self.server.standin
         c = st.cfg()
+        role = self.server.role
+        if role == "arc":
+            if path == ARC_PATH:
+                return self.arc_token(c, method, query)
+            return imds_error(404, "No such path: %s" % path, "not_found")
+        if role == "sf":
+            if path == SERVICEFABRIC_PATH:
+                return self.servicefabric_token(c, method, query)
+            return servicefabric_error(404, "NotFound", "No such path: %s" % path)
+        parts = [p for p in path.split("/") if p]
+        if len(parts) == 4 and parts[1:] == ["oauth2", "v2.0", "token"]:
+            return self.entra_token(c, method, parts[0], path, entry)
+        if path == CLOUDSHELL_PATH:
+            return self.cloudshell(c, method, query, entry)
+        if path == AZUREML_PATH:
+            return self.azureml(c, method, query)
         if path == IMDS_TOKEN_PATH:
             return self.imds_token(c, method, query)
         if path == IMDS_INFO_PATH:
@@ -664,7 +878,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.imds_instance(c, method, path, query)
         if path == APPSERVICE_PATH:
             return self.appservice(c, method, query)
-        parts = [p for p in path.split("/") if p]
         if len(parts) >= 3 and parts[1] == "discovery" and parts[-1] == "keys" and method == "GET":
             return self.jwks(c, parts)
         if path.endswith("/.well-known/openid-configuration") and method == "GET":
@@ -861,6 +1074,383 @@ class Handler(http.server.BaseHTTPRequestHandler):
             "token_type": "Bearer",
         })
 
+    # --- Azure ML, Cloud Shell ---------------------------------------------------------
+
+    def azureml(self, c, method, query):
+        """Azure ML compute: the 2017-09-01 App Service shape, but expires_on
+        is an integer.  clientid names the identity (the compute's own
+        identity, i.e. the system one here, may be named too)."""
+        st = self.server.standin
+        if method != "GET":
+            return appservice_error(405, "Only GET is allowed here")
+        for name, values in query.items():
+            if len(values) > 1:
+                return appservice_error(400, "Query parameter '%s' given more than once" % name)
+        if query.get("api-version", [None])[0] != "2017-09-01":
+            return appservice_error(400, "api-version must be 2017-09-01")
+        got = self.headers.get("secret")
+        if got is None or not secrets.compare_digest(got.encode(), str(c["identity_header"]).encode()):
+            return appservice_error(401, "The secret header is missing or wrong")
+        resource = query.get("resource", [None])[0]
+        if not resource:
+            return appservice_error(400, "The resource query parameter is missing")
+        extra = sorted(set(query) - {"api-version", "resource", "clientid"})
+        if extra:
+            return appservice_error(400, "Unexpected query parameters: %s" % ", ".join(extra))
+        cid = query.get("clientid", [None])[0]
+        sysid = c.get("system_identity") or {}
+        if cid and cid.lower() == (sysid.get("client_id") or "").lower():
+            cid = None
+        ident = st.find_identity(c, "client_id" if cid else None, cid)
+        if ident is None:
+            return appservice_error(400, "Unable to find the managed identity that was asked for")
+        problem = st.resource_problem(c, resource)
+        if problem:
+            return appservice_error(400, problem)
+        now = int(time.time())
+        token, _, _, exp = st.mint(c, ident, resource, now)
+        return Answer(200, {
+            "access_token": token,
+            "expires_on": exp,
+            "resource": resource,
+            "token_type": "Bearer",
+        })
+
+    def cloudshell(self, c, method, query, entry):
+        """Cloud Shell: POST, form body resource=R, Metadata: true; system
+        identity only (the signed-in user's, really)."""
+        st = self.server.standin
+        if method != "POST":
+            return imds_error(405, "Only POST is allowed here")
+        if (self.headers.get("Metadata") or "").strip().lower() != "true":
+            return imds_error(400, "Required metadata header not specified")
+        ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if ctype != "application/x-www-form-urlencoded":
+            return imds_error(400, "The body must be application/x-www-form-urlencoded, not '%s'" % ctype)
+        if query:
+            return imds_error(400, "Cloud Shell takes no query parameters")
+        form = urllib.parse.parse_qs(entry["body"], keep_blank_values=True)
+        if any(len(v) > 1 for v in form.values()):
+            return imds_error(400, "A form field is given more than once")
+        extra = sorted(set(form) - {"resource"})
+        if extra:
+            return imds_error(400, "Cloud Shell does not support %s (no user-assigned identities)"
+                              % ", ".join(extra))
+        resource = form.get("resource", [None])[0]
+        if not resource:
+            return imds_error(400, "Required form field 'resource' is missing")
+        problem = st.resource_problem(c, resource)
+        if problem:
+            return imds_error(400, problem, "invalid_resource")
+        ident = st.find_identity(c, None, None)
+        if ident is None:
+            return imds_error(400, "No identity is signed in to Cloud Shell")
+        now = int(time.time())
+        token, _, nbf, exp = st.mint(c, ident, resource, now)
+        return Answer(200, {
+            "access_token": token,
+            "expires_in": str(exp - now),
+            "expires_on": str(exp),
+            "not_before": str(nbf),
+            "resource": resource,
+            "token_type": "Bearer",
+        })
+
+    # --- Azure Arc (listener role "arc") ------------------------------------------------
+
+    def arc_token(self, c, method, query):
+        st = self.server.standin
+        if method != "GET":
+            return imds_error(405, "Only GET is allowed here")
+        if (self.headers.get("Metadata") or "").strip().lower() != "true":
+            return imds_error(400, "Required metadata header not specified")
+        for name, values in query.items():
+            if len(values) > 1:
+                return imds_error(400, "Query parameter '%s' given more than once" % name)
+        api = query.get("api-version", [None])[0]
+        if api not in ARC_API_VERSIONS:
+            return imds_error(400, "api-version '%s' is not supported" % api)
+        resource = query.get("resource", [None])[0]
+        if not resource:
+            return imds_error(400, "Required query variable 'resource' is missing")
+        auth = self.headers.get("Authorization")
+        if auth is None:
+            try:
+                realm, _ = st.arc_challenge(c)
+            except OSError as e:
+                return imds_error(500, "cannot write the key file: %s" % e, "unknown_error")
+            return Answer(401, {"error": "unauthorized_client",
+                                "error_description": "Read the key file named in WWW-Authenticate and "
+                                                     "send its contents as Basic authorization"},
+                          headers={"WWW-Authenticate": "Basic realm=" + realm})
+        if not auth.startswith("Basic ") or not st.arc_secret_ok(c, auth[len("Basic "):].strip()):
+            return imds_error(401, "The key in the Authorization header is not valid", "unauthorized_client")
+        selectors = [(k, q) for k, q in (("client_id", "client_id"), ("object_id", "object_id"),
+                                         ("resource_id", "msi_res_id")) if q in query]
+        if len(selectors) > 1:
+            return imds_error(400, "Only one of client_id, object_id and msi_res_id may be given")
+        kind, value = (selectors[0][0], query[selectors[0][1]][0]) if selectors else (None, None)
+        ident = st.find_identity(c, kind, value)
+        if ident is None:
+            return imds_error(400, "Identity not found")
+        problem = st.resource_problem(c, resource)
+        if problem:
+            return imds_error(400, problem, "invalid_resource")
+        now = int(time.time())
+        token, _, nbf, exp = st.mint(c, ident, resource, now)
+        body = {
+            "access_token": token,
+            "client_id": ident["client_id"],
+            "expires_in": str(exp - now),
+            "expires_on": str(exp),
+            "ext_expires_in": str(exp - now),
+            "not_before": str(nbf),
+            "resource": resource,
+            "token_type": "Bearer",
+        }
+        if kind == "object_id":
+            body["object_id"] = ident["object_id"]
+        elif kind == "resource_id":
+            body["msi_res_id"] = ident["resource_id"]
+        for k, v in ((c.get("arc") or {}).get("echo") or {}).items():
+            if v is None:
+                body.pop(k, None)
+            else:
+                body[k] = v
+        return Answer(200, body)
+
+    # --- Service Fabric (listener role "sf") --------------------------------------------
+
+    def servicefabric_token(self, c, method, query):
+        st = self.server.standin
+        if method != "GET":
+            return servicefabric_error(405, "MethodNotAllowed", "Only GET is allowed here")
+        for name, values in query.items():
+            if len(values) > 1:
+                return servicefabric_error(400, "BadRequest", "Query parameter '%s' given more than once" % name)
+        if query.get("api-version", [None])[0] != SERVICEFABRIC_API_VERSION:
+            return servicefabric_error(400, "InvalidApiVersion", "api-version must be %s" % SERVICEFABRIC_API_VERSION)
+        got = self.headers.get("Secret")
+        if got is None:
+            return servicefabric_error(401, "SecretHeaderNotFound", "The Secret header is missing")
+        if not secrets.compare_digest(got.encode(), str(c["identity_header"]).encode()):
+            return servicefabric_error(401, "SecretHeaderInvalid", "The Secret header is wrong")
+        resource = query.get("resource", [None])[0]
+        if not resource:
+            return servicefabric_error(400, "ResourceNotFound", "The resource query parameter is missing")
+        extra = sorted(set(query) - {"api-version", "resource"})
+        if extra:
+            return servicefabric_error(400, "BadRequest", "Unexpected query parameters: %s" % ", ".join(extra))
+        ident = st.find_identity(c, None, None)
+        if ident is None:
+            return servicefabric_error(400, "IdentityNotFound", "The application has no managed identity")
+        now = int(time.time())
+        token, _, _, exp = st.mint(c, ident, resource, now)
+        return Answer(200, {"access_token": token, "expires_on": exp, "token_type": "Bearer",
+                            "resource": resource})
+
+    # --- Entra token endpoint -----------------------------------------------------------
+
+    def entra_token(self, c, method, tenant, path, entry):
+        st = self.server.standin
+        hdrs = entry["headers"]
+
+        def err(status, error, code, text):
+            return entra_error(status, error, code, text, hdrs)
+
+        if method != "POST":
+            return err(405, "invalid_request", 900561, "The endpoint only accepts POST requests.")
+        if tenant.lower() != c["tenant_id"].lower():
+            if tenant.lower() in ("common", "organizations", "consumers"):
+                return err(400, "invalid_request", 50059,
+                           "No tenant-identifying information found in the request: name the tenant "
+                           "for the client credentials grant.")
+            return err(400, "invalid_request", 90002,
+                       "Tenant '%s' not found. Check that the tenant id is right and that you are "
+                       "signing in to the right cloud." % tenant)
+        ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if ctype != "application/x-www-form-urlencoded":
+            return err(400, "invalid_request", 900144,
+                       "The request body must be application/x-www-form-urlencoded.")
+        form = urllib.parse.parse_qs(entry["body"], keep_blank_values=True)
+        for k, v in form.items():
+            if len(v) > 1:
+                return err(400, "invalid_request", 90015, "Parameter '%s' is duplicated." % k)
+        f = {k: v[0] for k, v in form.items()}
+        for name in ("grant_type", "client_id", "scope"):
+            if not f.get(name):
+                return err(400, "invalid_request", 900144,
+                           "The request body must contain the following parameter: '%s'." % name)
+        if f["grant_type"] != "client_credentials":
+            return err(400, "unsupported_grant_type", 70003,
+                       "The app requested an unsupported grant type '%s'." % f["grant_type"])
+        scopes = f["scope"].split()
+        if len(scopes) != 1 or not scopes[0].endswith("/.default"):
+            return err(400, "invalid_scope", 1002012,
+                       "The provided value for scope %s is not valid. Client credential flows must have "
+                       "a scope value with /.default suffixed to the resource identifier "
+                       "(application ID URI)." % f["scope"])
+        resource = scopes[0][: -len("/.default")]
+        sp = st.find_sp(c, f["client_id"])
+        if sp is None:
+            return err(400, "unauthorized_client", 700016,
+                       "Application with identifier '%s' was not found in the directory '%s'."
+                       % (f["client_id"], c["tenant_id"]))
+        has_secret = "client_secret" in f
+        has_assertion = "client_assertion" in f or "client_assertion_type" in f
+        if has_secret and has_assertion:
+            return err(400, "invalid_request", 90023,
+                       "Send either client_secret or client_assertion, not both.")
+        if has_secret:
+            ok = any(secrets.compare_digest(f["client_secret"].encode(), str(x).encode())
+                     for x in sp.get("secrets") or [])
+            if not ok:
+                return err(401, "invalid_client", 7000215,
+                           "Invalid client secret provided. Ensure the secret being sent in the request "
+                           "is the client secret value, not the client secret ID, for a secret added "
+                           "to app '%s'." % sp["client_id"])
+            appidacr = "1"
+        elif has_assertion:
+            if f.get("client_assertion_type") != JWT_BEARER:
+                return err(400, "invalid_request", 50027 if f.get("client_assertion_type") else 900144,
+                           "client_assertion_type must be %s." % JWT_BEARER)
+            if not f.get("client_assertion"):
+                return err(400, "invalid_request", 900144,
+                           "The request body must contain the following parameter: 'client_assertion'.")
+            token_url = self.authority_base(c) + path
+            bad = self.check_assertion(c, sp, f["client_assertion"], token_url, entry)
+            if bad:
+                return err(*bad)
+            appidacr = "2"
+        else:
+            return err(401, "invalid_client", 7000218,
+                       "The request body must contain the following parameter: 'client_assertion' "
+                       "or 'client_secret'.")
+        problem = st.resource_problem(c, resource)
+        if problem:
+            return err(400, "invalid_resource", 500011,
+                       "The resource principal named %s was not found in the tenant." % resource)
+        now = int(time.time())
+        lifetime = int(c.get("entra_token_lifetime", 3599))
+        ident = {"client_id": sp["client_id"], "object_id": sp["object_id"], "resource_id": None}
+        token, _, _, exp = st.mint(c, ident, resource, now, lifetime=lifetime, appidacr=appidacr)
+        return Answer(200, {"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime,
+                            "access_token": token})
+
+    def check_assertion(self, c, sp, assertion, token_url, entry):
+        """None when the assertion is good, else (status, error, code, text).
+        A certificate assertion has iss = sub = client id; anything else is
+        taken as a federated (workload identity) assertion.  What was checked
+        goes into the request record under "assertion"."""
+        from cryptography.exceptions import InvalidSignature
+
+        def bad(code, text, status=401, error="invalid_client"):
+            entry["assertion"] = dict(entry.get("assertion") or {}, ok=False, why=text)
+            return (status, error, code, text)
+
+        parts = assertion.split(".")
+        if len(parts) != 3:
+            return bad(50027, "The client assertion is not a valid JWT (it must have three parts).",
+                       400, "invalid_request")
+        try:
+            header = json.loads(_b64url_decode(parts[0]))
+            claims = json.loads(_b64url_decode(parts[1]))
+            sig = _b64url_decode(parts[2])
+        except (ValueError, UnicodeDecodeError):
+            return bad(50027, "The client assertion is not a valid JWT (bad base64url or JSON).",
+                       400, "invalid_request")
+        if not isinstance(header, dict) or not isinstance(claims, dict):
+            return bad(50027, "The client assertion is not a valid JWT.", 400, "invalid_request")
+        signing_input = (parts[0] + "." + parts[1]).encode("ascii")
+        now = int(time.time())
+        skew = int(c.get("assertion_skew", 60))
+        entry["assertion"] = {"header": header, "claims": claims}
+        cid = sp["client_id"]
+        if claims.get("iss") == cid and claims.get("sub") == cid:
+            entry["assertion"]["kind"] = "certificate"
+            alg = header.get("alg")
+            if alg not in ("PS256", "RS256"):
+                return bad(700027, "Client assertion uses the unsupported algorithm %r." % alg)
+            certs = []
+            for pem in sp.get("certificates") or []:
+                cert = x509.load_pem_x509_certificate(pem.encode() if isinstance(pem, str) else pem)
+                certs.append((cert, cert.public_bytes(serialization.Encoding.DER)))
+            found = None
+            for cert, der in certs:
+                if header.get("x5t#S256") and header["x5t#S256"] == b64url(hashlib.sha256(der).digest()):
+                    found = (cert, der)
+                elif header.get("x5t") and header["x5t"] == b64url(hashlib.sha1(der).digest()):
+                    found = (cert, der)
+            if found is None:
+                return bad(700027, "Client assertion failed signature validation: the key named by "
+                                   "x5t#S256/x5t was not found among the application's certificates.")
+            cert, der = found
+            if "x5c" in header:
+                chain = header["x5c"]
+                try:
+                    leaf = base64.b64decode(chain[0], validate=True) if isinstance(chain, list) and chain else b""
+                except ValueError:
+                    leaf = b""
+                if leaf != der:
+                    return bad(700027, "Client assertion x5c does not start with the registered certificate.")
+            pub = cert.public_key()
+            try:
+                if alg == "PS256":
+                    pub.verify(sig, signing_input,
+                               padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32),
+                               hashes.SHA256())
+                else:
+                    pub.verify(sig, signing_input, padding.PKCS1v15(), hashes.SHA256())
+            except (InvalidSignature, ValueError, TypeError):
+                return bad(700027, "Client assertion contains an invalid signature.")
+            if claims.get("aud") != token_url:
+                return bad(700027, "The audience of the client assertion is %r; it must be the token "
+                                   "endpoint %r." % (claims.get("aud"), token_url))
+            if not claims.get("jti") or not isinstance(claims.get("jti"), str):
+                return bad(700027, "The client assertion has no jti claim.")
+            nbf, exp = claims.get("nbf"), claims.get("exp")
+            if not isinstance(exp, int) or (nbf is not None and not isinstance(nbf, int)):
+                return bad(700027, "The client assertion's exp and nbf must be integers.")
+            if nbf is None:
+                nbf = claims.get("iat") if isinstance(claims.get("iat"), int) else exp - 600
+            if nbf > now + skew or exp < now - skew:
+                return bad(700024, "Client assertion is not within its valid time range "
+                                   "(nbf %s, exp %s, now %s)." % (nbf, exp, now))
+            if exp - nbf > int(c.get("assertion_max_lifetime", 600)) + skew:
+                return bad(700027, "The client assertion lives %d s; at most %s s is allowed."
+                           % (exp - nbf, c.get("assertion_max_lifetime", 600)))
+            entry["assertion"]["ok"] = True
+            return None
+        # A federated assertion: a token this stand-in issued.
+        entry["assertion"]["kind"] = "federated"
+        if header.get("alg") != "RS256" or header.get("kid") != self.server.standin.signer.kid:
+            return bad(700027, "Client assertion failed signature validation (unknown signing key).")
+        try:
+            self.server.standin.signer.key.public_key().verify(sig, signing_input, padding.PKCS1v15(),
+                                                               hashes.SHA256())
+        except InvalidSignature:
+            return bad(700027, "Client assertion contains an invalid signature.")
+        creds = sp.get("federated") or []
+        by_issuer = [fc for fc in creds if fc.get("issuer") == claims.get("iss")]
+        if not by_issuer:
+            return bad(700211, "No matching federated identity record found for presented assertion "
+                               "issuer '%s'." % claims.get("iss"), 400, "invalid_request")
+        by_subject = [fc for fc in by_issuer if fc.get("subject") == claims.get("sub")]
+        if not by_subject:
+            return bad(700213, "No matching federated identity record found for presented assertion "
+                               "subject '%s'." % claims.get("sub"), 400, "invalid_request")
+        aud = claims.get("aud")
+        auds = aud if isinstance(aud, list) else [aud]
+        if not any(fc.get("audience", TOKEN_EXCHANGE_AUDIENCE) in auds for fc in by_subject):
+            return bad(700212, "No matching federated identity record found for presented assertion "
+                               "audience '%s'." % aud, 400, "invalid_request")
+        exp, nbf = claims.get("exp"), claims.get("nbf", claims.get("iat"))
+        if not isinstance(exp, int) or exp < now - skew or (isinstance(nbf, int) and nbf > now + skew):
+            return bad(700024, "Client assertion is not within its valid time range "
+                               "(nbf %s, exp %s, now %s)." % (nbf, exp, now), 400, "invalid_request")
+        entry["assertion"]["ok"] = True
+        return None
+
     def authority_base(self, c):
         if c.get("authority_base"):
             return c["authority_base"].rstrip("/")
@@ -985,14 +1575,41 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 if not isinstance(doc, dict) or not isinstance(doc.get("path"), str) \
                         or not isinstance(doc.get("responses"), list):
                     raise ValueError('expected {"path": "...", "responses": [...]}')
-                st.add_script(doc["path"], doc["responses"])
+                listener = doc.get("listener")
+                if listener is not None and not isinstance(listener, str):
+                    raise ValueError("listener must be a name")
+                st.add_script(doc["path"], doc["responses"], listener)
                 return Answer(200, {"ok": True})
             if name == "requests" and method == "GET":
                 want = query.get("path", [None])[0]
+                lis = query.get("listener", [None])[0]
                 with st.lock:
-                    out = [r for r in st.requests if want is None or r["path"] == want]
+                    out = [r for r in st.requests if (want is None or r["path"] == want)
+                           and (lis is None or r.get("listener") == lis)]
                     out = copy.deepcopy(out)
                 return Answer(200, out)
+            if name == "federated-token" and method == "POST":
+                doc = parse()
+                if not isinstance(doc, dict):
+                    raise ValueError("expected a JSON object")
+                return Answer(200, {"token": st.federated_token(st.cfg(), doc)})
+            if name == "mint" and method == "POST":
+                doc = parse()
+                if not isinstance(doc, dict) or not isinstance(doc.get("resource"), str):
+                    raise ValueError('expected {"resource": "...", ...}')
+                c = st.cfg()
+                cid = doc.get("client_id")
+                ident = st.find_identity(c, "client_id" if cid else None, cid) if cid else \
+                    st.find_identity(c, None, None)
+                if ident is None:
+                    sp = st.find_sp(c, cid)
+                    if sp is None:
+                        raise ValueError("no identity or service principal %r" % cid)
+                    ident = {"client_id": sp["client_id"], "object_id": sp["object_id"], "resource_id": None}
+                now = int(time.time())
+                token, _, _, exp = st.mint(c, ident, doc["resource"], now, lifetime=doc.get("lifetime"),
+                                           extra=doc.get("claims"))
+                return Answer(200, {"access_token": token, "expires_on": exp})
             if name == "state" and method == "GET":
                 return Answer(200, st.state())
             if name == "health" and method == "GET":
@@ -1007,9 +1624,11 @@ class Server(http.server.ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 256
 
-    def __init__(self, addr, standin, tls_ctx=None):
+    def __init__(self, addr, standin, tls_ctx=None, name="main", role="main"):
         self.standin = standin
         self.tls = tls_ctx
+        self.name = name
+        self.role = role
         super().__init__(addr, Handler)
 
     def finish_request(self, request, client_address):
@@ -1038,6 +1657,10 @@ def main(argv=None):
     ap.add_argument("--state", help="JSON file merged into the default config at start (and at every reset)")
     ap.add_argument("--dump-state", help="write the state (config, public key, kid) here once listening")
     ap.add_argument("--signing-key", help="PEM RSA private key to sign tokens with (default: a new one)")
+    ap.add_argument("--listener", action="append", default=[], metavar="SPEC",
+                    help="another listener sharing the state: name=N,role=main|arc|sf[,port=P]"
+                         "[,cert=PEM,key=PEM] (https with cert and key)")
+    ap.add_argument("--ports-file", help="written with {name: port} of every listener once listening")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args(argv)
 
@@ -1055,7 +1678,30 @@ def main(argv=None):
 
     server = Server((args.bind, args.port), st, tls_ctx)
     port = server.server_address[1]
+    st.ports["main"] = port
     st.log("listening on %s:%d%s", args.bind, port, " (TLS)" if tls_ctx else "")
+    extra = []
+    for spec in args.listener:
+        opts = dict(kv.split("=", 1) for kv in spec.split(",") if kv)
+        name, role = opts.get("name"), opts.get("role", "main")
+        if not name or name in st.ports or role not in ("main", "arc", "sf"):
+            ap.error("bad --listener %r" % spec)
+        ctx = None
+        if opts.get("cert"):
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(opts["cert"], opts.get("key"))
+        srv = Server((opts.get("bind", args.bind), int(opts.get("port", 0))), st, ctx, name=name, role=role)
+        st.ports[name] = srv.server_address[1]
+        st.log("listener %s (%s) on %s:%d%s", name, role, opts.get("bind", args.bind), st.ports[name],
+               " (TLS)" if ctx else "")
+        extra.append(srv)
+    for srv in extra:
+        threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()
+    if args.ports_file:
+        tmp = args.ports_file + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(st.ports, f)
+        os.replace(tmp, args.ports_file)
     if args.dump_state:
         tmp = args.dump_state + ".tmp"
         with open(tmp, "w") as f:
@@ -1072,6 +1718,9 @@ def main(argv=None):
         pass
     finally:
         server.server_close()
+        if st.arc_tmp:
+            import shutil
+            shutil.rmtree(st.arc_tmp, ignore_errors=True)
     return 0
 
 

@@ -55,7 +55,13 @@ class Standin:
     """
 
     def __init__(self, bind="127.0.0.1", port=0, tls=None, signing_key=None, state=None,
-                 verbose=None, start_timeout=15):
+                 verbose=None, start_timeout=15, listeners=None):
+        """listeners: more ports sharing the state, each a dict with name,
+        role (main, arc, sf), and optionally port, cert, key (https), bind.
+        After start(), urls[name] is each listener's base URL ("main" too)."""
+        self.listeners = list(listeners or [])
+        self.urls = {}
+        self.ports = {}
         self.bind = bind
         self.port = port
         self.tls = tls
@@ -87,6 +93,11 @@ class Standin:
             cmd += ["--state", self.state_file]
         if self.verbose:
             cmd.append("--verbose")
+        ports_file = os.path.join(self.tmp, "ports.json")
+        if self.listeners:
+            cmd += ["--ports-file", ports_file]
+        for lis in self.listeners:
+            cmd += ["--listener", ",".join("%s=%s" % (k, v) for k, v in lis.items() if v is not None)]
         env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log,
@@ -108,6 +119,17 @@ class Standin:
         default_port = 443 if self.tls else 80
         self.url = "%s://%s" % (scheme, host) if self.port == default_port else \
             "%s://%s:%d" % (scheme, host, self.port)
+        self.urls = {"main": self.url}
+        self.ports = {"main": self.port}
+        if self.listeners:
+            with open(ports_file) as f:
+                ports = json.load(f)
+            for lis in self.listeners:
+                b = lis.get("bind") or self.bind
+                h = b if ":" not in b else "[%s]" % b
+                self.ports[lis["name"]] = ports[lis["name"]]
+                self.urls[lis["name"]] = "%s://%s:%d" % ("https" if lis.get("cert") else "http", h,
+                                                         ports[lis["name"]])
         return self
 
     def stop(self):
@@ -164,11 +186,25 @@ class Standin:
         merged.update(kw)
         return self._call("POST", "config", merged)["config"]
 
-    def script(self, path, responses):
-        return self._call("POST", "script", {"path": path, "responses": list(responses)})
+    def script(self, path, responses, listener=None):
+        doc = {"path": path, "responses": list(responses)}
+        if listener:
+            doc["listener"] = listener
+        return self._call("POST", "script", doc)
 
-    def requests(self, path=None):
-        return self._call("GET", "requests", query={"path": path} if path else None)
+    def requests(self, path=None, listener=None):
+        q = {}
+        if path:
+            q["path"] = path
+        if listener:
+            q["listener"] = listener
+        return self._call("GET", "requests", query=q or None)
+
+    def federated_token(self, **doc):
+        return self._call("POST", "federated-token", doc)["token"]
+
+    def mint(self, resource, **doc):
+        return self._call("POST", "mint", dict(doc, resource=resource))
 
     def state(self):
         return self._call("GET", "state")
@@ -223,3 +259,127 @@ def make_signing_key(path):
                                   serialization.NoEncryption()))
     os.chmod(path, 0o600)
     return path
+
+
+# --- certificates for tests ------------------------------------------------------
+
+def _write(path, data, mode=0o600):
+    with open(path, "wb") as f:
+        f.write(data)
+    os.chmod(path, mode)
+    return path
+
+
+def _name(cn):
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+
+def _key_pem(key, password=None):
+    from cryptography.hazmat.primitives import serialization
+    enc = serialization.BestAvailableEncryption(password.encode()) if password else \
+        serialization.NoEncryption()
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, enc)
+
+
+def cert_pem(cert):
+    from cryptography.hazmat.primitives import serialization
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def cert_der(cert):
+    from cryptography.hazmat.primitives import serialization
+    return cert.public_bytes(serialization.Encoding.DER)
+
+
+AUTHORITY_HOSTS = ("login.microsoftonline.com", "login.microsoftonline.us", "login.chinacloudapi.cn")
+
+
+def _build(subject, issuer, pub, signer_key, ca=False, server_ip=None, client=False, days=30, dns_names=()):
+    import datetime
+    import ipaddress
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    b = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(pub)
+         .serial_number(x509.random_serial_number())
+         .not_valid_before(now - datetime.timedelta(hours=1))
+         .not_valid_after(now + datetime.timedelta(days=days))
+         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+    if ca:
+        b = b.add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False,
+                                          key_encipherment=False, data_encipherment=False,
+                                          key_agreement=False, key_cert_sign=True, crl_sign=True,
+                                          encipher_only=False, decipher_only=False), critical=True)
+    if server_ip:
+        b = b.add_extension(x509.SubjectAlternativeName(
+            [x509.IPAddress(ipaddress.ip_address(server_ip)), x509.DNSName("localhost")]
+            + [x509.DNSName(n) for n in dns_names]), critical=False)
+        b = b.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+    if client:
+        b = b.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+    return b.sign(signer_key, hashes.SHA256())
+
+
+def _rsa():
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def make_test_ca(directory, server_ip="127.0.0.1", dns_names=AUTHORITY_HOSTS):
+    """A test CA and a server certificate it issued for `server_ip`,
+    localhost and `dns_names` (by default the Entra authority hosts, for
+    tests that map them to 127.0.0.1 in a private /etc/hosts).  Returns a
+    dict of paths: ca, cert, key."""
+    ca_key = _rsa()
+    ca = _build(_name("azmi test CA"), _name("azmi test CA"), ca_key.public_key(), ca_key, ca=True,
+                days=365)
+    key = _rsa()
+    cert = _build(_name(server_ip), ca.subject, key.public_key(), ca_key, server_ip=server_ip,
+                  dns_names=dns_names)
+    return {
+        "ca": _write(os.path.join(directory, "test-ca.pem"), cert_pem(ca), 0o644),
+        "cert": _write(os.path.join(directory, "server.pem"), cert_pem(cert), 0o644),
+        "key": _write(os.path.join(directory, "server-key.pem"), _key_pem(key)),
+    }
+
+
+def make_self_signed(directory, name, server_ip="127.0.0.1"):
+    """A self-signed server certificate.  Returns (cert path, key path,
+    SHA-1 hex thumbprint of the DER, upper case)."""
+    key = _rsa()
+    cert = _build(_name("%s self-signed" % name), _name("%s self-signed" % name), key.public_key(), key,
+                  server_ip=server_ip)
+    import hashlib
+    return (_write(os.path.join(directory, name + ".pem"), cert_pem(cert), 0o644),
+            _write(os.path.join(directory, name + "-key.pem"), _key_pem(key)),
+            hashlib.sha1(cert_der(cert)).hexdigest().upper())
+
+
+class ClientCert:
+    """A service principal's certificate: `leaf` (and its key) issued by an
+    intermediate `ca` certificate, so a chain can be sent."""
+
+    def __init__(self):
+        self.ca_key = _rsa()
+        self.ca = _build(_name("azmi test client CA"), _name("azmi test client CA"),
+                         self.ca_key.public_key(), self.ca_key, ca=True)
+        self.key = _rsa()
+        self.leaf = _build(_name("azmi test service principal"), self.ca.subject, self.key.public_key(),
+                           self.ca_key, client=True)
+
+    def pem(self):
+        return cert_pem(self.leaf).decode()
+
+    def write(self, path, password=None, key_first=False, with_chain=False):
+        """The PEM azmi reads: certificate and private key (optionally
+        encrypted with `password`), optionally followed by the CA certificate."""
+        parts = [cert_pem(self.leaf), _key_pem(self.key, password)]
+        if key_first:
+            parts.reverse()
+        if with_chain:
+            parts.append(cert_pem(self.ca))
+        return _write(path, b"".join(parts), 0o600)

@@ -1,0 +1,21 @@
+# bench/build.mk - `make bench`: azmi's figures beside the Azure SDKs' (bench/README.md).
+# The top Makefile reaches this file twice (its */build.mk wildcard and its
+# explicit include), hence the guard.
+ifndef AZMI_BENCH_MK
+AZMI_BENCH_MK := 1
+
+BENCH_OUT  := $(BUILD)/bench
+BENCH_BINS := $(BENCH_OUT)/bench_cached $(BENCH_OUT)/bench_spawn
+
+$(BENCH_OUT)/bench_cached: bench/bench_cached.c include/azmi.h $(LIBA)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(LIBA) $(LDFLAGS) $(DEP_LIBS)
+
+$(BENCH_OUT)/bench_spawn: bench/bench_spawn.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
+
+bench: all $(BENCH_BINS)
+	@BUILD=$(BUILD) sh bench/run.sh
+
+endif

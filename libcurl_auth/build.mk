@@ -1,0 +1,50 @@
+# libcurl_auth/build.mk - the curl plug-in (included by the top Makefile).
+#   $(BUILD)/libazmi_curl.so.1      LD_PRELOAD plug-in and C API (include/azmi_curl.h)
+#   $(BUILD)/libcurl_auth/azmi_exec.o   `azmi curl` / `azmi exec`, linked into the azmi command
+#   make curl-test-programs         the programs tests/suite-40-curl.sh drives
+
+CURLAUTH_SRC  := $(sort $(filter-out libcurl_auth/azmi_exec.c,$(wildcard libcurl_auth/*.c)))
+CURLAUTH_OBJ  := $(CURLAUTH_SRC:%.c=$(BUILD)/%.o)
+CURLAUTH_SO   := $(BUILD)/libazmi_curl.so.$(SOVERSION)
+CURLAUTH_EXEC := $(BUILD)/libcurl_auth/azmi_exec.o
+CURLAUTH_MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+# Every symbol resolved at link time, except in sanitizer builds (their runtime comes with the program).
+CURLAUTH_NOUNDEF = $(if $(findstring -fsanitize,$(OPT) $(CFLAGS) $(LDFLAGS)),,-Wl,--no-undefined)
+
+$(CURLAUTH_OBJ): CFLAGS += -DCURL_DISABLE_TYPECHECK -DCURL_DISABLE_DEPRECATION
+$(CURLAUTH_EXEC): CFLAGS += -DAZMI_CURL_INSTALL_PATH='"$(LIBDIR)/libazmi_curl.so.$(SOVERSION)"' \
+	-DAZMI_MULTIARCH='"$(CURLAUTH_MULTIARCH)"'
+
+$(CURLAUTH_SO): $(CURLAUTH_OBJ) $(LIBA) libcurl_auth/libazmi_curl.map
+	$(CC) -shared -o $@ $(CURLAUTH_OBJ) $(LIBA) -Wl,-soname,libazmi_curl.so.$(SOVERSION) \
+		-Wl,--version-script=libcurl_auth/libazmi_curl.map $(CURLAUTH_NOUNDEF) $(LDFLAGS) $(DEP_LIBS) -ldl
+	ln -sf libazmi_curl.so.$(SOVERSION) $(BUILD)/libazmi_curl.so
+
+# The azmi command runs `azmi curl` / `azmi exec` through azmi_exec_main().
+CLI_OBJ += $(CURLAUTH_EXEC)
+$(AZMI): $(CURLAUTH_EXEC)
+
+ALL_EXTRA += $(CURLAUTH_SO)
+INSTALL_EXTRA += install-curl
+
+.PHONY: install-curl curl-test-programs
+install-curl: $(CURLAUTH_SO)
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)
+	install -m 0755 $(CURLAUTH_SO) $(DESTDIR)$(LIBDIR)/
+	ln -sf libazmi_curl.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libazmi_curl.so
+	install -m 0644 include/azmi_curl.h $(DESTDIR)$(INCLUDEDIR)/
+
+# Test programs: linked against the built plug-in (before libcurl, so its hooks interpose).
+CURL_TEST_PROGS := $(BUILD)/tests/curl/capi $(BUILD)/tests/curl/threads
+$(BUILD)/tests/curl/%: tests/curl/%.c $(CURLAUTH_SO) include/azmi_curl.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< -L$(BUILD) -l:libazmi_curl.so.$(SOVERSION) -Wl,-rpath,'$$ORIGIN/../..' \
+		$(LDFLAGS) $(DEP_LIBS)
+curl-test-programs: $(CURLAUTH_SO) $(CURL_TEST_PROGS)
+test-programs: curl-test-programs
+
+# libFuzzer targets (fuzz/build.mk builds them): the matcher and the challenge parser.
+FUZZ_EXTRA_SRC_fuzz_curl_hostrule     := libcurl_auth/hostrule.c
+FUZZ_EXTRA_CFLAGS_fuzz_curl_hostrule  := -Ilibcurl_auth
+FUZZ_EXTRA_SRC_fuzz_curl_challenge    := libcurl_auth/challenge.c
+FUZZ_EXTRA_CFLAGS_fuzz_curl_challenge := -Ilibcurl_auth
