@@ -22,7 +22,10 @@ PKG_CONFIG  ?= pkg-config
 PKGS        := libcurl json-c libssl libcrypto
 
 DEP_CFLAGS  := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-DEP_LIBS    := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lpthread
+# The core loads libcurl itself on its first HTTP request (common/http.c), so
+# that cache hits never pay for loading it; only the curl plug-in links it.
+CORE_LIBS   := $(shell $(PKG_CONFIG) --libs json-c libssl libcrypto 2>/dev/null) -lpthread -ldl
+DEP_LIBS    := $(CORE_LIBS) $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null)
 
 WARN        := -Wall -Wextra -Wformat=2 -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
                -Wpointer-arith -Wcast-qual -Wwrite-strings -Wvla -Wno-missing-field-initializers
@@ -55,7 +58,7 @@ $(LIBA): $(CORE_OBJ)
 
 $(LIBSO): $(CORE_OBJ) common/libazmi.map
 	$(CC) -shared -o $@ $(CORE_OBJ) -Wl,-soname,libazmi.so.$(SOVERSION) \
-		-Wl,--version-script=common/libazmi.map $(LDFLAGS) $(DEP_LIBS)
+		-Wl,--version-script=common/libazmi.map $(LDFLAGS) $(CORE_LIBS)
 	ln -sf libazmi.so.$(SOVERSION) $(BUILD)/libazmi.so
 
 # The command reaches libcurl_auth's private azmi_exec.h for `azmi curl` / `azmi exec`.
@@ -63,7 +66,7 @@ $(CLI_OBJ): CFLAGS += -Ilibcurl_auth
 
 # The command links the static core: one file to install, no run-time search.
 $(AZMI): $(CLI_OBJ) $(LIBA)
-	$(CC) -o $@ $(CLI_OBJ) $(LIBA) -pie $(LDFLAGS) $(DEP_LIBS)
+	$(CC) -o $@ $(CLI_OBJ) $(LIBA) -pie $(LDFLAGS) $(CORE_LIBS)
 
 $(BUILD)/azmi.pc: azmi.pc.in Makefile
 	@mkdir -p $(@D)

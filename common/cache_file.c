@@ -10,8 +10,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include "buf.h"
 #include "token.h"
 #include "util.h"
@@ -96,26 +94,40 @@ bool file_cache_enabled(const struct file_cache *fc)
 	return fc->dirfd >= 0;
 }
 
+/* FNV-1a over the key's fields, each followed by a NUL, from a given offset basis. */
+static uint64_t name_hash(const struct cache_key *k, uint64_t h)
+{
+	const char *parts[3] = {k->source, k->id ? k->id : "", k->resource};
+
+	h = (h ^ (uint64_t)('0' + k->kind)) * 1099511628211ULL;
+	for (int i = 0; i < 3; i++) {
+		for (const unsigned char *p = (const unsigned char *)parts[i]; *p; p++)
+			h = (h ^ *p) * 1099511628211ULL;
+		h *= 1099511628211ULL; /* the NUL separator */
+	}
+	return h;
+}
+
 void file_cache_name(const struct cache_key *k, char out[41])
 {
-	static const char hex[] = "0123456789abcdef";
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	char kind = (char)('0' + k->kind);
+	/*
+	 * A fixed-length name that shows no identity or resource text.  Not a
+	 * cryptographic hash, on purpose: a collision only makes two keys share
+	 * a file, and the file is matched against the full key before use.
+	 * (SHA-256 here would make every cache hit initialise OpenSSL.)
+	 */
+	static const uint64_t bases[3] = {14695981039346656037ULL, 0x9e3779b97f4a7c15ULL, 0xc2b2ae3d27d4eb4fULL};
 
-	/* Hash of the key: no identity or resource text in file names, and a fixed length. */
-	if (ctx == NULL || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) ||
-	    !EVP_DigestUpdate(ctx, k->source, strlen(k->source) + 1) || !EVP_DigestUpdate(ctx, &kind, 1) ||
-	    !EVP_DigestUpdate(ctx, k->id ? k->id : "", k->id ? strlen(k->id) + 1 : 1) ||
-	    !EVP_DigestUpdate(ctx, k->resource, strlen(k->resource) + 1) || !EVP_DigestFinal_ex(ctx, md, &mdlen))
-		mdlen = 0;
-	EVP_MD_CTX_free(ctx);
-	memset(out, '0', 40);
-	for (unsigned int i = 0; i < 20 && i < mdlen; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 15];
+	char hex[3 * 16 + 1];
+
+	for (int i = 0; i < 3; i++) {
+		uint64_t h = name_hash(k, bases[i]);
+		h ^= h >> 29; /* spread the last bytes' influence over the high digits too */
+		h *= 0xbf58476d1ce4e5b9ULL;
+		h ^= h >> 32;
+		snprintf(hex + 16 * i, 17, "%016llx", (unsigned long long)h);
 	}
+	memcpy(out, hex, 40);
 	out[40] = '\0';
 }
 

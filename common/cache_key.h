@@ -13,7 +13,7 @@ struct cache_key {
 	const char *resource;
 };
 
-/* A 64-bit FNV-1a hash of the key, for the in-process table. */
+/* A fast 64-bit hash of the key (not for files: see file_cache_name), for the in-process table. */
 uint64_t cache_key_hash(const struct cache_key *k);
 
 #endif

@@ -48,6 +48,9 @@ enum mem_result cache_mem_acquire(struct cache_mem *c, const struct cache_key *k
 void cache_mem_complete(struct cache_mem *c, const struct cache_key *k, struct azmi_token *tok,
 			const struct azmi_error *err);
 
+/* The fresh token for `k`, referenced, or NULL: the lookup's fast path, which never waits or fetches. */
+struct azmi_token *cache_mem_peek(struct cache_mem *c, const struct cache_key *k, int64_t now);
+
 /* Store `tok` for `k` outside a fetch (after a --no-cache lookup). */
 void cache_mem_put(struct cache_mem *c, const struct cache_key *k, struct azmi_token *tok);
 

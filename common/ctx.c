@@ -50,7 +50,6 @@ azmi_err azmi_ctx_new(struct azmi_ctx **out, const char *config_path, struct azm
 		return err_set(err, AZMI_ERR_SYSTEM, "", 0, "cannot initialise the token cache lock");
 	}
 	pthread_mutex_init(&ctx->files_lock, NULL);
-	http_global_init();
 	if ((r = config_read(&ctx->config, path, required, err)) != AZMI_OK ||
 	    (r = settings_load(&ctx->settings, &ctx->config, err)) != AZMI_OK) {
 		azmi_ctx_free(ctx);
@@ -62,6 +61,7 @@ azmi_err azmi_ctx_new(struct azmi_ctx **out, const char *config_path, struct azm
 		return AZMI_ERR_CONFIG;
 	}
 	atomic_init(&ctx->sticky, -1);
+	atomic_init(&ctx->fast_state, 0);
 	*out = ctx;
 	return AZMI_OK;
 }
@@ -72,6 +72,7 @@ void azmi_ctx_free(struct azmi_ctx *ctx)
 		return;
 	cache_mem_destroy(&ctx->mem);
 	file_cache_close(&ctx->files);
+	free(ctx->fast_id);
 	pthread_mutex_destroy(&ctx->files_lock);
 	settings_free(&ctx->settings);
 	config_file_free(&ctx->config);
@@ -321,10 +322,65 @@ static bool chain_goes_on(const struct link *l, azmi_err r, const struct azmi_er
 	       l->id.kind == AZMI_ID_SYSTEM;
 }
 
+static azmi_err get_token_slow(struct azmi_ctx *ctx, const struct azmi_request *req, struct azmi_token **out,
+			       struct azmi_error *err);
+
+/* Remember the settled chain's key for default requests (once; racing threads write the same). */
+static void fast_publish(struct azmi_ctx *ctx, const struct link *l)
+{
+	int expected = 0;
+
+	if (!atomic_compare_exchange_strong(&ctx->fast_state, &expected, 1))
+		return;
+	ctx->fast_key = l->key;
+	ctx->fast_key.resource = NULL;
+	ctx->fast_id = l->key.id ? strdup(l->key.id) : NULL;
+	ctx->fast_key.id = ctx->fast_id;
+	if (l->key.id && ctx->fast_id == NULL) {
+		atomic_store(&ctx->fast_state, 0);
+		return;
+	}
+	atomic_store_explicit(&ctx->fast_state, 2, memory_order_release);
+}
+
+/*
+ * A default request's fresh token straight from memory: no validation (an
+ * invalid resource matches no entry), no deadline, no chain.  NULL otherwise.
+ */
+static struct azmi_token *fast_lookup(struct azmi_ctx *ctx, const struct azmi_request *req)
+{
+	char resource[MAX_RESOURCE_LEN + 1];
+	struct cache_key k;
+	size_t len, n = sizeof(SCOPE_SUFFIX) - 1;
+
+	if (atomic_load_explicit(&ctx->fast_state, memory_order_acquire) != 2 || req->credential ||
+	    req->id_kind != AZMI_ID_DEFAULT || (req->flags & AZMI_NO_CACHE) || req->resource == NULL)
+		return NULL;
+	len = strnlen(req->resource, MAX_RESOURCE_LEN + 1);
+	if (len == 0 || len > MAX_RESOURCE_LEN)
+		return NULL;
+	memcpy(resource, req->resource, len + 1);
+	if (len > n && memcmp(resource + len - n, SCOPE_SUFFIX, n) == 0)
+		resource[len - n] = '\0';
+	k = ctx->fast_key;
+	k.resource = resource;
+	return cache_mem_peek(&ctx->mem, &k, util_now());
+}
+
 azmi_err azmi_get_token(struct azmi_ctx *ctx, const struct azmi_request *req, struct azmi_token **out,
 			struct azmi_error *err)
 {
-	char resource[MAX_RESOURCE_LEN + 1], notes[sizeof(err->message)] = "";
+	if (ctx && req && (*out = fast_lookup(ctx, req)) != NULL) {
+		err_clear(err);
+		return AZMI_OK;
+	}
+	return get_token_slow(ctx, req, out, err);
+}
+
+static azmi_err get_token_slow(struct azmi_ctx *ctx, const struct azmi_request *req, struct azmi_token **out,
+			       struct azmi_error *err)
+{
+	char resource[MAX_RESOURCE_LEN + 1], notes[sizeof(err->message)];
 	enum cred_id only[1];
 	const enum cred_id *links;
 	struct azmi_error local;
@@ -335,6 +391,7 @@ azmi_err azmi_get_token(struct azmi_ctx *ctx, const struct azmi_request *req, st
 	azmi_err r;
 
 	*out = NULL;
+	notes[0] = '\0';
 	if (err == NULL)
 		err = &local;
 	err_clear(err);
@@ -378,6 +435,8 @@ azmi_err azmi_get_token(struct azmi_ctx *ctx, const struct azmi_request *req, st
 		if (r == AZMI_OK) {
 			if (chain)
 				atomic_store(&ctx->sticky, (int)(&links[i] - ctx->chain));
+			if (named < 0 && req->id_kind == AZMI_ID_DEFAULT)
+				fast_publish(ctx, &l);
 			return AZMI_OK;
 		}
 		if (!chain || !chain_goes_on(&l, r, err, i + 1 < n))

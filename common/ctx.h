@@ -20,6 +20,14 @@ struct azmi_ctx {
 	enum cred_id chain[CRED_COUNT];
 	int nchain;
 	atomic_int sticky; /* index in chain of the link that worked, -1 before one did */
+	/*
+	 * The cache key of a default request (no credential, no identity named)
+	 * once the chain has settled, for the lookup's fast path.  fast_state:
+	 * 0 unset, 1 being written, 2 ready.
+	 */
+	atomic_int fast_state;
+	struct cache_key fast_key; /* resource unset */
+	char *fast_id;
 	struct cache_mem mem;
 	struct file_cache files;
 	bool files_opened;

@@ -1,7 +1,9 @@
 /* http.c - bounded HTTP exchanges through libcurl. */
 #include "http.h"
 
+#include <dlfcn.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -13,30 +15,57 @@
 #include "timefmt.h"
 #include "util.h"
 
-static struct http_curl_fns curl_fns = {
-	curl_easy_init, curl_easy_setopt, curl_easy_perform, curl_easy_getinfo,
-	curl_easy_cleanup, curl_slist_append, curl_slist_free_all,
-};
-static const struct http_curl_fns default_fns = {
-	curl_easy_init, curl_easy_setopt, curl_easy_perform, curl_easy_getinfo,
-	curl_easy_cleanup, curl_slist_append, curl_slist_free_all,
-};
+static struct http_curl_fns curl_fns;
+static bool curl_ready;
+static char curl_load_error[256];
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 
 void http_set_curl_functions(const struct http_curl_fns *fns)
 {
-	curl_fns = fns ? *fns : default_fns;
+	curl_fns = *fns;
 }
 
-static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+#define LOAD(field, name) (curl_fns.field = (__typeof__(curl_fns.field))dlsym(lib, name)) != NULL
 
 static void global_init_once(void)
 {
-	curl_global_init(CURL_GLOBAL_DEFAULT);
+	void *lib;
+
+	if (curl_fns.easy_init == NULL) {
+		lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+		if (lib == NULL) {
+			snprintf(curl_load_error, sizeof(curl_load_error), "cannot load libcurl.so.4: %s", dlerror());
+			return;
+		}
+		if (!(LOAD(easy_init, "curl_easy_init") && LOAD(easy_setopt, "curl_easy_setopt") &&
+		      LOAD(easy_perform, "curl_easy_perform") && LOAD(easy_getinfo, "curl_easy_getinfo") &&
+		      LOAD(easy_cleanup, "curl_easy_cleanup") && LOAD(slist_append, "curl_slist_append") &&
+		      LOAD(slist_free_all, "curl_slist_free_all") && LOAD(global_init, "curl_global_init") &&
+		      LOAD(easy_strerror, "curl_easy_strerror"))) {
+			snprintf(curl_load_error, sizeof(curl_load_error), "libcurl.so.4 lacks a needed function");
+			curl_fns.easy_init = NULL;
+			return;
+		}
+	}
+	if (curl_fns.global_init)
+		curl_fns.global_init(CURL_GLOBAL_DEFAULT);
+	curl_ready = true;
 }
 
-void http_global_init(void)
+bool http_global_init(void)
 {
 	pthread_once(&global_once, global_init_once);
+	return curl_ready;
+}
+
+static const char *curl_strerror(CURLcode c)
+{
+	static char fallback[32];
+
+	if (curl_fns.easy_strerror)
+		return curl_fns.easy_strerror(c);
+	snprintf(fallback, sizeof(fallback), "libcurl error %d", (int)c);
+	return fallback;
 }
 
 void http_response_init(struct http_response *r, size_t body_cap)
@@ -234,9 +263,12 @@ azmi_err http_perform(const struct http_request *req, struct http_response *r)
 	azmi_err ret = AZMI_ERR_NOMEM;
 	CURL *h;
 
-	http_global_init();
 	r->status = 0;
 	r->curl_error[0] = '\0';
+	if (!http_global_init()) {
+		snprintf(r->curl_error, sizeof(r->curl_error), "%s", curl_load_error);
+		return AZMI_ERR_SYSTEM;
+	}
 	if ((h = f->easy_init()) == NULL)
 		return AZMI_ERR_NOMEM;
 	/* An empty "Accept:" would be sent otherwise; ask for JSON explicitly. */
@@ -249,7 +281,7 @@ azmi_err http_perform(const struct http_request *req, struct http_response *r)
 		hdrs = n;
 	}
 	if ((r->curl_code = setup(h, req, hdrs, &x)) != CURLE_OK) {
-		snprintf(r->curl_error, sizeof(r->curl_error), "%s", curl_easy_strerror(r->curl_code));
+		snprintf(r->curl_error, sizeof(r->curl_error), "%s", curl_strerror(r->curl_code));
 		ret = AZMI_ERR_SYSTEM;
 		goto out;
 	}
@@ -270,7 +302,7 @@ azmi_err http_perform(const struct http_request *req, struct http_response *r)
 		ret = AZMI_ERR_PROTOCOL;
 	} else if (r->curl_code != CURLE_OK) {
 		if (r->curl_error[0] == '\0')
-			snprintf(r->curl_error, sizeof(r->curl_error), "%s", curl_easy_strerror(r->curl_code));
+			snprintf(r->curl_error, sizeof(r->curl_error), "%s", curl_strerror(r->curl_code));
 		ret = map_curl_error(r->curl_code);
 	} else {
 		ret = AZMI_OK;

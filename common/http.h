@@ -32,13 +32,23 @@ struct http_curl_fns {
 	void (*easy_cleanup)(CURL *);
 	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
 	void (*slist_free_all)(struct curl_slist *);
+	CURLcode (*global_init)(long flags);      /* optional */
+	const char *(*easy_strerror)(CURLcode);   /* optional */
 };
 
-/* Replace the libcurl entry points (NULL restores the defaults).  Call before any request. */
+/*
+ * Use these libcurl entry points instead of loading libcurl (the preload
+ * plug-in passes the process's own).  Call before any request.
+ */
 void http_set_curl_functions(const struct http_curl_fns *fns);
 
-/* Initialise libcurl once per process (thread-safe). */
-void http_global_init(void);
+/*
+ * Load libcurl (libcurl.so.4) on first use, once per process, unless
+ * http_set_curl_functions came first.  Token lookups served from a cache
+ * never need it, so processes that only read the cache never load it and
+ * its thirty-odd dependencies.  Returns false when it cannot be loaded.
+ */
+bool http_global_init(void);
 
 struct http_request {
 	const char *method;                               /* "GET" or "POST" */

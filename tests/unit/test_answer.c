@@ -258,11 +258,11 @@ static const struct err_row err_rows[] = {
     {"{\"error\":{\"message\":\"only a message\"}}", "only a message"},
     /* sanitised */
     {"{\"error\":\"bad\\u0001code\",\"error_description\":\"line1\\nline2\\u001b[31m\\u00e9\"}",
-     "bad?code: line1?line2?[31m??"},
+     "bad?code: line1"},
     /* not JSON, or JSON without error fields */
     {"Bad Gateway", "(not an error JSON: \"Bad Gateway\")"},
-    {"<html><body>502</body></html>\n", "(not an error JSON: \"<html><body>502</body></html>?\")"},
-    {"a\001b\r\n", "(not an error JSON: \"a?b??\")"},
+    {"<html><body>502</body></html>\n", "(not an error JSON: \"<html><body>502</body></html> \")"},
+    {"a\001b\r\n", "(not an error JSON: \"a?b  \")"},
     {"{\"foo\":1}", "(not an error JSON: \"{\"foo\":1}\")"},
     {"{\"error\":42}", "(not an error JSON: \"{\"error\":42}\")"},
     {"[\"error\"]", "(not an error JSON: \"[\"error\"]\")"},

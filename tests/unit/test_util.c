@@ -163,8 +163,11 @@ static void test_sanitize(void **state)
 	(void)state;
 	util_sanitize(out, sizeof(out), "hello", 5);
 	assert_string_equal(out, "hello");
+	/* Line breaks and tabs become spaces (Entra's descriptions hold CR LF); other controls '?'. */
 	util_sanitize(out, sizeof(out), "a\nb\x01\x7f\xc3\xa9", 7);
-	assert_string_equal(out, "a?b????");
+	assert_string_equal(out, "a b????");
+	util_sanitize(out, sizeof(out), "a\r\tb", 4);
+	assert_string_equal(out, "a  b");
 	util_sanitize(out, sizeof(out), "a\0b", 3);
 	assert_string_equal(out, "a?b");
 	util_sanitize(out, sizeof(out), "0123456789abcdefghij", 20);
