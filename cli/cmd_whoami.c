@@ -29,7 +29,7 @@ static void add_chain_report(const struct azmi_ctx *ctx, const struct azmi_token
 		if (strcmp(name, tok->source) == 0) {
 			json_object_object_add(out, "credential", json_object_new_string(credential_name(c)));
 			if (c == CRED_MANAGED)
-				json_object_object_add(out, "chosen_because", json_object_new_string(ctx->mi_why));
+				json_object_object_add(out, "because", json_object_new_string(ctx->mi_why));
 			break;
 		}
 		char line[320];
