@@ -44,6 +44,15 @@ struct azmi_ctx *cli_ctx_open(const char *config, int verbose, int *exit_code);
  */
 int cli_parse_token_opts(int argc, char **argv, struct token_opts *o, const char *usage);
 
+/*
+ * The start shared by the token subcommands: parse options (default resource
+ * ARM), open a context.  Returns -1 to go on with *ctx set, else an exit code.
+ */
+int cli_begin(int argc, char **argv, const char *usage, struct token_opts *o, struct azmi_ctx **ctx);
+
+/* Get the token for `o`; on failure print the error and return its exit code. */
+int cli_fetch(struct azmi_ctx *ctx, const struct token_opts *o, struct azmi_token **tok);
+
 int cmd_token(int argc, char **argv);
 int cmd_whoami(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);

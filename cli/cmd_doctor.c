@@ -111,33 +111,24 @@ static void print_chain(const struct azmi_ctx *ctx)
 
 int cmd_doctor(int argc, char **argv)
 {
-	struct token_opts o = {0};
+	struct token_opts o = {.req.timeout_ms = 10000};
 	struct azmi_ctx *ctx;
 	struct azmi_token *tok;
-	struct azmi_error err;
-	int code = 0, r;
+	int r = cli_begin(argc, argv, usage, &o, &ctx);
 
-	if ((r = cli_parse_token_opts(argc, argv, &o, usage)) != 0)
-		return r < 0 ? EXIT_OK : r;
-	if (o.req.resource == NULL)
-		o.req.resource = "https://management.azure.com/";
-	if (o.req.timeout_ms == 0)
-		o.req.timeout_ms = 10000;
+	if (r >= 0)
+		return r;
 	o.req.flags |= AZMI_NO_CACHE;
-	if ((ctx = cli_ctx_open(o.config, o.verbose, &code)) == NULL)
-		return code;
 	printf("azmi %s\n", AZMI_VERSION);
 	printf("config:      %s\n", ctx->config.path ? ctx->config.path : "no file (defaults)");
 	print_chain(ctx);
 	print_environment(&ctx->settings);
 	print_cache(ctx);
 	fflush(stdout);
-	if (azmi_get_token(ctx, &o.req, &tok, &err) != AZMI_OK) {
-		printf("token:       FAILED for %s\n", o.req.resource);
-		fflush(stdout);
-		cli_print_error(&err);
+	if ((r = cli_fetch(ctx, &o, &tok)) != EXIT_OK) {
+		printf("token:       FAILED for %s (the lines above say why)\n", o.req.resource);
 		azmi_ctx_free(ctx);
-		return cli_exit_code(err.code);
+		return r;
 	}
 	printf("token:       ok for %s from %s, expires in %lld s\n", tok->resource, tok->source,
 	       (long long)(tok->expires_on - util_now()));

@@ -53,19 +53,13 @@ int cmd_token(int argc, char **argv)
 	struct token_opts o = {0};
 	struct azmi_ctx *ctx;
 	struct azmi_token *tok;
-	struct azmi_error err;
-	int code = 0, r;
+	int r = cli_begin(argc, argv, usage, &o, &ctx);
 
-	if ((r = cli_parse_token_opts(argc, argv, &o, usage)) != 0)
-		return r < 0 ? EXIT_OK : r;
-	if (o.req.resource == NULL)
-		o.req.resource = "https://management.azure.com/";
-	if ((ctx = cli_ctx_open(o.config, o.verbose, &code)) == NULL)
-		return code;
-	if (azmi_get_token(ctx, &o.req, &tok, &err) != AZMI_OK) {
-		cli_print_error(&err);
+	if (r >= 0)
+		return r;
+	if ((r = cli_fetch(ctx, &o, &tok)) != EXIT_OK) {
 		azmi_ctx_free(ctx);
-		return cli_exit_code(err.code);
+		return r;
 	}
 	if (o.json)
 		r = print_json(tok);

@@ -178,3 +178,26 @@ int cli_parse_token_opts(int argc, char **argv, struct token_opts *o, const char
 				       o->req.resource);
 	return r;
 }
+
+int cli_begin(int argc, char **argv, const char *usage, struct token_opts *o, struct azmi_ctx **ctx)
+{
+	int r = cli_parse_token_opts(argc, argv, o, usage);
+
+	if (r != 0)
+		return r < 0 ? EXIT_OK : r;
+	if (o->req.resource == NULL)
+		o->req.resource = "https://management.azure.com/";
+	if ((*ctx = cli_ctx_open(o->config, o->verbose, &r)) == NULL)
+		return r;
+	return -1;
+}
+
+int cli_fetch(struct azmi_ctx *ctx, const struct token_opts *o, struct azmi_token **tok)
+{
+	struct azmi_error err;
+
+	if (azmi_get_token(ctx, &o->req, tok, &err) == AZMI_OK)
+		return EXIT_OK;
+	cli_print_error(&err);
+	return cli_exit_code(err.code);
+}

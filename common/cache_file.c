@@ -1,6 +1,7 @@
 /* cache_file.c - the cross-process token cache. */
 #include "cache_file.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -203,36 +204,126 @@ static int open_checked(struct file_cache *fc, const char *name, int flags, cons
 	return -1;
 }
 
+/* Read the file `name` of the cache directory into `b` when it is safe; false otherwise. */
+static bool read_checked(struct file_cache *fc, const char *name, struct buf *b)
+{
+	const char *why = NULL;
+	char chunk[4096];
+	ssize_t n;
+	int fd;
+
+	if ((fd = open_checked(fc, name, O_RDONLY, &why)) < 0) {
+		if (why)
+			log_line(fc->log, AZMI_LOG_WARNING, "token cache: ignoring %s/%s: %s", fc->dir, name, why);
+		return false;
+	}
+	buf_init(b, CACHE_FILE_MAX_BYTES);
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0 && buf_append(b, chunk, (size_t)n))
+		;
+	explicit_bzero(chunk, sizeof(chunk));
+	close(fd);
+	return n == 0 && b->data != NULL;
+}
+
 struct azmi_token *file_cache_load(struct file_cache *fc, const struct cache_key *k, int64_t now)
 {
 	char name[41];
-	const char *why = NULL;
 	struct buf b;
-	char chunk[4096];
 	struct azmi_token *tok = NULL;
-	ssize_t n;
-	int fd;
 
 	if (fc->dirfd < 0)
 		return NULL;
 	file_cache_name(k, name);
-	if ((fd = open_checked(fc, name, O_RDONLY, &why)) < 0) {
-		if (why)
-			log_line(fc->log, AZMI_LOG_WARNING, "token cache: ignoring %s/%s: %s", fc->dir, name, why);
-		return NULL;
-	}
 	buf_init(&b, CACHE_FILE_MAX_BYTES);
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0 && buf_append(&b, chunk, (size_t)n))
-		;
-	if (n == 0 && b.data)
+	if (read_checked(fc, name, &b)) {
 		tok = file_cache_parse(b.data, b.len, k, now);
-	if (tok == NULL && n == 0 && b.len > 0)
-		log_line(fc->log, AZMI_LOG_DEBUG, "token cache: %s/%s is expired or malformed; not used", fc->dir,
-			 name);
-	explicit_bzero(chunk, sizeof(chunk));
+		if (tok == NULL && b.len > 0)
+			log_line(fc->log, AZMI_LOG_DEBUG, "token cache: %s/%s is expired or malformed; not used",
+				 fc->dir, name);
+	}
 	buf_free(&b);
-	close(fd);
 	return tok;
+}
+
+/* Copy the value of the next line `name` into dst (non-empty, fits); false otherwise. */
+static bool copy_field(const char **p, const char *end, const char *name, char *dst, size_t dstlen)
+{
+	const char *v;
+	size_t vl;
+
+	if (!next_field(p, end, name, &v, &vl) || vl == 0 || vl >= dstlen)
+		return false;
+	memcpy(dst, v, vl);
+	dst[vl] = '\0';
+	return true;
+}
+
+static bool is_cache_name(const char *name)
+{
+	size_t i;
+
+	for (i = 0; name[i] != '\0'; i++)
+		if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f')))
+			return false;
+	return i == 40;
+}
+
+/* One file of file_cache_each: its key from its own header, then the full check of file_cache_parse. */
+static void scan_one(struct file_cache *fc, const char *name, const char *source, int64_t now,
+		     file_cache_each_fn *fn, void *userdata)
+{
+	char src[64], kind[2], id[1100], resource[1100], again[41];
+	struct cache_key k;
+	struct azmi_token *tok;
+	const char *p, *end;
+	struct buf b;
+
+	buf_init(&b, CACHE_FILE_MAX_BYTES);
+	if (!read_checked(fc, name, &b) || b.len < sizeof(CACHE_MAGIC) ||
+	    memcmp(b.data, CACHE_MAGIC "\n", sizeof(CACHE_MAGIC)) != 0)
+		goto out;
+	p = b.data + sizeof(CACHE_MAGIC);
+	end = b.data + b.len;
+	if (!copy_field(&p, end, "source", src, sizeof(src)) || strcmp(src, source) != 0 ||
+	    !copy_field(&p, end, "kind", kind, sizeof(kind)) || kind[0] < '0' || kind[0] > '4' ||
+	    !copy_field(&p, end, "id", id, sizeof(id)) || !copy_field(&p, end, "resource", resource, sizeof(resource)))
+		goto out;
+	k.source = src;
+	k.kind = (enum azmi_id_kind)(kind[0] - '0');
+	k.id = strcmp(id, "-") == 0 ? NULL : id;
+	k.resource = resource;
+	file_cache_name(&k, again);
+	if (strcmp(again, name) != 0)
+		goto out;
+	if ((tok = file_cache_parse(b.data, b.len, &k, now)) != NULL) {
+		fn(userdata, &k);
+		azmi_token_release(tok);
+	}
+out:
+	buf_free(&b);
+}
+
+void file_cache_each(struct file_cache *fc, const char *source, int64_t now, file_cache_each_fn *fn,
+		     void *userdata)
+{
+	struct dirent *e;
+	unsigned int seen = 0;
+	DIR *d;
+	int fd;
+
+	if (fc->dirfd < 0 || (fd = openat(fc->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return;
+	}
+	while ((e = readdir(d)) != NULL && seen < CACHE_FILE_SCAN_MAX) {
+		if (!is_cache_name(e->d_name))
+			continue;
+		seen++;
+		scan_one(fc, e->d_name, source, now, fn, userdata);
+	}
+	closedir(d);
 }
 
 int file_cache_lock(struct file_cache *fc, const struct cache_key *k, int64_t deadline_ms)

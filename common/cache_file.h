@@ -45,6 +45,17 @@ void file_cache_unlock(int lockfd);
 /* Write `tok` for `k` atomically. */
 azmi_err file_cache_store(struct file_cache *fc, const struct cache_key *k, const struct azmi_token *tok);
 
+/*
+ * Call `fn` with the key of every safe, well-formed, unexpired file of
+ * `source` in the directory (at most CACHE_FILE_SCAN_MAX files are looked
+ * at).  The key's strings live only during the call.  For listings, such as
+ * the registries that have a cached refresh token.
+ */
+#define CACHE_FILE_SCAN_MAX 4096
+typedef void file_cache_each_fn(void *userdata, const struct cache_key *k);
+void file_cache_each(struct file_cache *fc, const char *source, int64_t now, file_cache_each_fn *fn,
+		     void *userdata);
+
 /* Parse a cache file's text for `k` (exposed for tests and fuzzing); NULL when invalid. */
 struct azmi_token *file_cache_parse(const char *text, size_t len, const struct cache_key *k, int64_t now);
 

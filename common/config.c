@@ -236,6 +236,69 @@ static int parse_yes_no(const char *v, bool *out)
 	return 0;
 }
 
+static const char *const arm_hosts[] = {"https://management.azure.com", "https://management.usgovcloudapi.net",
+					 "https://management.chinacloudapi.cn"};
+static const char *const graph_hosts[] = {"https://graph.microsoft.com", "https://graph.microsoft.us",
+					   "https://microsoftgraph.chinacloudapi.cn"};
+
+const char *settings_cloud_arm(enum azmi_cloud cloud)
+{
+	return arm_hosts[(unsigned)cloud < ARRAY_SIZE(arm_hosts) ? cloud : CLOUD_PUBLIC];
+}
+
+const char *settings_cloud_graph(enum azmi_cloud cloud)
+{
+	return graph_hosts[(unsigned)cloud < ARRAY_SIZE(graph_hosts) ? cloud : CLOUD_PUBLIC];
+}
+
+/*
+ * An https base URL from the file (arm_endpoint, graph_endpoint): a host, an
+ * optional port, no path, query or credentials, so that tokens for Azure go
+ * to exactly that origin.  The trailing slash is dropped.
+ */
+static azmi_err https_base(char **dst, const char *value, const char *key, const char *where,
+			   struct azmi_error *err)
+{
+	size_t len = strlen(value);
+	const char *host = value + 8;
+
+	while (len > 0 && value[len - 1] == '/')
+		len--;
+	if (len <= 8 || strncmp(value, "https://", 8) != 0 || !valid_endpoint(value) ||
+	    strcspn(host, "/?#@\\") < len - 8)
+		return err_set(err, AZMI_ERR_CONFIG, "config", 0,
+			       "%s: %s must be an https:// URL with a host and no path (tokens are never sent over "
+			       "plain http)",
+			       where, key);
+	free(*dst);
+	if ((*dst = strndup(value, len)) == NULL)
+		return err_set(err, AZMI_ERR_NOMEM, "config", 0, "out of memory");
+	return AZMI_OK;
+}
+
+static azmi_err settings_endpoints(struct settings *s, struct config_file *cf, const char *where,
+				   struct azmi_error *err)
+{
+	const char *v;
+	azmi_err r;
+
+	if ((v = config_get(cf, "arm_endpoint")) != NULL) {
+		if ((r = https_base(&s->arm_endpoint, v, "arm_endpoint", where, err)) != AZMI_OK)
+			return r;
+		s->arm_endpoint_explicit = true;
+	} else if (set_string(&s->arm_endpoint, settings_cloud_arm(s->cloud))) {
+		return err_set(err, AZMI_ERR_NOMEM, "config", 0, "out of memory");
+	}
+	if ((v = config_get(cf, "graph_endpoint")) != NULL) {
+		if ((r = https_base(&s->graph_endpoint, v, "graph_endpoint", where, err)) != AZMI_OK)
+			return r;
+		s->graph_endpoint_explicit = true;
+	} else if (set_string(&s->graph_endpoint, settings_cloud_graph(s->cloud))) {
+		return err_set(err, AZMI_ERR_NOMEM, "config", 0, "out of memory");
+	}
+	return AZMI_OK;
+}
+
 static azmi_err settings_from_file(struct settings *s, struct config_file *cf, struct azmi_error *err)
 {
 	const char *v;
@@ -281,8 +344,9 @@ static azmi_err settings_from_file(struct settings *s, struct config_file *cf, s
 		else
 			return err_set(err, AZMI_ERR_CONFIG, "config", 0,
 				       "%s: cloud must be AzureCloud, AzureUSGovernment or AzureChinaCloud", where);
+		s->cloud_explicit = true;
 	}
-	return AZMI_OK;
+	return settings_endpoints(s, cf, where, err);
 }
 
 /* Entra's host: AZURE_AUTHORITY_HOST (https only, no trailing slash) or the cloud's. */
@@ -388,7 +452,8 @@ azmi_err settings_load(struct settings *s, struct config_file *cf, struct azmi_e
 
 void settings_free(struct settings *s)
 {
-	char **plain[] = {&s->imds_endpoint, &s->ca_file, &s->cache_dir, &s->authority_host, &s->azure_client_id,
+	char **plain[] = {&s->imds_endpoint, &s->ca_file, &s->cache_dir, &s->authority_host, &s->arm_endpoint,
+			  &s->graph_endpoint, &s->azure_client_id,
 			  &s->identity_endpoint, &s->identity_server_thumbprint, &s->msi_endpoint,
 			  &s->default_identity_client_id, &s->arc_imds_endpoint, &s->tenant_id,
 			  &s->client_cert_path, &s->federated_token_file, &s->token_credentials};

@@ -37,12 +37,19 @@ struct settings {
 	bool imds_endpoint_from_env;
 	char *ca_file;
 	enum azmi_cloud cloud;
+	bool cloud_explicit; /* `cloud` was set in the file (else the VM's azEnvironment may choose) */
 	long timeout_ms;
 	char *cache_dir; /* NULL: the per-user default */
 	bool cache_enabled;
 
 	bool use_azure_cli;  /* the Azure CLI is a link of the default chain */
 	char *authority_host; /* https base URL of Entra (AZURE_AUTHORITY_HOST or the cloud's) */
+
+	/* Logins: where Azure RBAC is asked (https only, no trailing slash). */
+	char *arm_endpoint;   /* arm_endpoint, else the cloud's Resource Manager */
+	bool arm_endpoint_explicit;
+	char *graph_endpoint; /* graph_endpoint, else the cloud's Microsoft Graph */
+	bool graph_endpoint_explicit;
 
 	/* From the environment, read once at context creation.  Secrets are wiped on free. */
 	char *azure_client_id;            /* AZURE_CLIENT_ID */
@@ -85,6 +92,10 @@ const char *config_get(struct config_file *cf, const char *key);
 azmi_err settings_load(struct settings *s, struct config_file *cf, struct azmi_error *err);
 
 void settings_free(struct settings *s);
+
+/* The cloud's default Resource Manager and Microsoft Graph base URLs (also their token audiences). */
+const char *settings_cloud_arm(enum azmi_cloud cloud);
+const char *settings_cloud_graph(enum azmi_cloud cloud);
 
 /* Keys that other parts of azmi read; not reported as unknown by the core. */
 bool config_key_is_known(const char *key);

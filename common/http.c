@@ -104,6 +104,7 @@ long http_parse_retry_after(const char *value, size_t len, bool milliseconds)
 
 struct exchange {
 	struct http_response *r;
+	int request_id_rank; /* which header request_id came from: 3 best, 0 none */
 	size_t header_bytes;
 	bool headers_overflow;
 	long retry_after_s_ms; /* from Retry-After */
@@ -130,6 +131,33 @@ static bool header_is(const char *line, size_t len, const char *name, size_t *va
 	return true;
 }
 
+/* Keep a request id header's value when it outranks the one kept and is plain (a GUID, say). */
+static void keep_request_id(struct exchange *x, int rank, const char *v, size_t len)
+{
+	char *out = x->r->request_id;
+	size_t n = 0;
+
+	if (rank <= x->request_id_rank)
+		return;
+	while (len > 0 && (*v == ' ' || *v == '\t')) {
+		v++;
+		len--;
+	}
+	while (len > 0 && (v[len - 1] == '\r' || v[len - 1] == '\n' || v[len - 1] == ' ' || v[len - 1] == '\t'))
+		len--;
+	if (len == 0 || len >= sizeof(x->r->request_id))
+		return;
+	for (size_t i = 0; i < len; i++) {
+		char c = v[i];
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-'))
+			return;
+	}
+	for (; n < len; n++)
+		out[n] = v[n];
+	out[n] = '\0';
+	x->request_id_rank = rank;
+}
+
 static size_t on_header(char *line, size_t size, size_t nmemb, void *userdata)
 {
 	struct exchange *x = userdata;
@@ -143,8 +171,16 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *userdata)
 	/* A new status line (after a 100 Continue, say) starts a fresh set of headers. */
 	if (len > 5 && strncmp(line, "HTTP/", 5) == 0) {
 		x->retry_after_ms = x->retry_after_s_ms = -1;
+		x->request_id_rank = 0;
+		x->r->request_id[0] = '\0';
 		return len;
 	}
+	if (header_is(line, len, "x-ms-correlation-request-id", &at))
+		keep_request_id(x, 3, line + at, len - at);
+	else if (header_is(line, len, "x-ms-request-id", &at))
+		keep_request_id(x, 2, line + at, len - at);
+	else if (header_is(line, len, "request-id", &at))
+		keep_request_id(x, 1, line + at, len - at);
 	if (header_is(line, len, "Retry-After", &at))
 		x->retry_after_s_ms = http_parse_retry_after(line + at, len - at, false);
 	else if (header_is(line, len, "retry-after-ms", &at) || header_is(line, len, "x-ms-retry-after-ms", &at))

@@ -74,6 +74,11 @@ struct http_response {
 	long retry_after_ms;  /* from Retry-After / retry-after-ms / x-ms-retry-after-ms; -1 if none */
 	char *www_authenticate;
 	bool connected;       /* a connection was made (tells a dead endpoint from a slow one) */
+	/*
+	 * The server's id of the exchange, for support cases: x-ms-correlation-request-id,
+	 * else x-ms-request-id, else request-id (Graph); letters, digits and '-' only, "" if none.
+	 */
+	char request_id[64];
 	CURLcode curl_code;
 	char curl_error[CURL_ERROR_SIZE];
 };

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "error.h"
 #include "util.h"
 
 const struct source *source_detect(const struct settings *s, const char **why)
@@ -77,27 +78,22 @@ azmi_err src_request_url(struct src_request *r, const char *base, const char *qu
 	return r->display_url ? AZMI_OK : AZMI_ERR_NOMEM;
 }
 
-azmi_err source_identity_param(const struct identity *id, const char *const names[3], char **out)
+/* "&name=<escaped id>" for a user-assigned identity, "" for the system one; NULL when not accepted. */
+static azmi_err identity_param(const struct identity *id, const char *const names[3], char **out)
 {
-	const char *name;
+	const char *name = NULL;
 	char *esc;
 	int n;
 
 	*out = NULL;
-	switch (id->kind) {
-	case AZMI_ID_CLIENT_ID:
-		name = names[0];
-		break;
-	case AZMI_ID_OBJECT_ID:
-		name = names[1];
-		break;
-	case AZMI_ID_RESOURCE_ID:
-		name = names[2];
-		break;
-	default:
+	if (id->kind == AZMI_ID_SYSTEM || id->kind == AZMI_ID_DEFAULT) {
 		*out = strdup("");
 		return *out ? AZMI_OK : AZMI_ERR_NOMEM;
 	}
+	if (id->kind >= AZMI_ID_CLIENT_ID && id->kind <= AZMI_ID_RESOURCE_ID)
+		name = names[id->kind - AZMI_ID_CLIENT_ID];
+	if (name == NULL)
+		return AZMI_ERR_USAGE;
 	if ((esc = http_escape(id->value)) == NULL)
 		return AZMI_ERR_NOMEM;
 	n = asprintf(out, "&%s=%s", name, esc);
@@ -107,4 +103,37 @@ azmi_err source_identity_param(const struct identity *id, const char *const name
 		return AZMI_ERR_NOMEM;
 	}
 	return AZMI_OK;
+}
+
+azmi_err source_build_get(struct src_request *out, const char *source, const char *base, const char *api_version,
+			  const char *resource, const struct identity *id, const char *const names[3],
+			  const char *header, const char *header_value, struct azmi_error *err)
+{
+	char *res = NULL, *idp = NULL, *query = NULL;
+	azmi_err r;
+
+	out->method = "GET";
+	if ((r = identity_param(id, names, &idp)) == AZMI_ERR_USAGE)
+		return err_set(err, r, source, 0, "%s: this endpoint cannot name a user-assigned identity by %s", source,
+			       id->kind == AZMI_ID_OBJECT_ID ? "object id" : id->kind == AZMI_ID_RESOURCE_ID
+										? "resource id"
+										: "client id");
+	r = AZMI_ERR_NOMEM;
+	if (idp == NULL || (res = http_escape(resource)) == NULL)
+		goto out;
+	if (asprintf(&query, "api-version=%s&resource=%s%s", api_version, res, idp) < 0) {
+		query = NULL;
+		goto out;
+	}
+	if (src_request_url(out, base, query) != AZMI_OK ||
+	    (header && src_request_header(out, header, header_value) != AZMI_OK))
+		goto out;
+	r = AZMI_OK;
+out:
+	free(res);
+	free(idp);
+	free(query);
+	if (r != AZMI_OK)
+		err_set(err, r, source, 0, "%s: out of memory building the request", source);
+	return r;
 }

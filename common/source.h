@@ -74,7 +74,14 @@ const struct source *source_detect(const struct settings *s, const char **why);
 #define ARC_HIMDS_PATH "/opt/azcmagent/bin/himds"
 #define ARC_DEFAULT_ENDPOINT "http://127.0.0.1:40342/metadata/identity/oauth2/token"
 
-/* Query parameter naming a user-assigned identity: "&client_id=<escaped>" etc.; names per source. */
-azmi_err source_identity_param(const struct identity *id, const char *const names[3], char **out);
+/*
+ * The usual managed-identity request: GET base?api-version=V&resource=R, plus
+ * the identity parameter named by `names` (client id, object id, resource id;
+ * NULL entries: that kind is not accepted) and one header (NULL: none).
+ * Errors name `source`.
+ */
+azmi_err source_build_get(struct src_request *out, const char *source, const char *base, const char *api_version,
+			  const char *resource, const struct identity *id, const char *const names[3],
+			  const char *header, const char *header_value, struct azmi_error *err);
 
 #endif

@@ -27,26 +27,8 @@ static azmi_err arc_build(const struct settings *s, const struct identity *id, c
 {
 	static const char *const names[3] = {"client_id", "object_id", "msi_res_id"};
 	const char *base = s->identity_endpoint ? s->identity_endpoint : ARC_DEFAULT_ENDPOINT;
-	char *res = NULL, *idp = NULL, *query = NULL;
-	azmi_err r = AZMI_ERR_NOMEM;
 
-	out->method = "GET";
-	if ((res = http_escape(resource)) == NULL || source_identity_param(id, names, &idp) != AZMI_OK)
-		goto out;
-	if (asprintf(&query, "api-version=2020-06-01&resource=%s%s", res, idp) < 0) {
-		query = NULL;
-		goto out;
-	}
-	if (src_request_url(out, base, query) != AZMI_OK || src_request_header(out, "Metadata", "true") != AZMI_OK)
-		goto out;
-	r = AZMI_OK;
-out:
-	free(res);
-	free(idp);
-	free(query);
-	if (r != AZMI_OK)
-		err_set(err, r, "arc", 0, "out of memory building the request");
-	return r;
+	return source_build_get(out, "arc", base, "2020-06-01", resource, id, names, "Metadata", "true", err);
 }
 
 /* The key file path from "Basic realm=<path>", checked: ARC_KEY_DIR/<name>.key and nothing else. */

@@ -13,30 +13,13 @@ static azmi_err imds_build(const struct settings *s, const struct identity *id, 
 			   struct src_request *out, struct azmi_error *err)
 {
 	static const char *const names[3] = {"client_id", "object_id", "msi_res_id"};
-	char *base = NULL, *res = NULL, *idp = NULL, *query = NULL;
-	azmi_err r = AZMI_ERR_NOMEM;
+	char *base = NULL;
+	azmi_err r;
 
-	out->method = "GET";
-	if (asprintf(&base, "%s%s", s->imds_endpoint, IMDS_TOKEN_PATH) < 0) {
-		base = NULL;
-		goto out;
-	}
-	if ((res = http_escape(resource)) == NULL || source_identity_param(id, names, &idp) != AZMI_OK)
-		goto out;
-	if (asprintf(&query, "api-version=" IMDS_API_VERSION "&resource=%s%s", res, idp) < 0) {
-		query = NULL;
-		goto out;
-	}
-	if (src_request_url(out, base, query) != AZMI_OK || src_request_header(out, "Metadata", "true") != AZMI_OK)
-		goto out;
-	r = AZMI_OK;
-out:
+	if (asprintf(&base, "%s%s", s->imds_endpoint, IMDS_TOKEN_PATH) < 0)
+		return err_set(err, AZMI_ERR_NOMEM, "imds", 0, "out of memory");
+	r = source_build_get(out, "imds", base, IMDS_API_VERSION, resource, id, names, "Metadata", "true", err);
 	free(base);
-	free(res);
-	free(idp);
-	free(query);
-	if (r != AZMI_OK)
-		err_set(err, r, "imds", 0, "out of memory building the IMDS request");
 	return r;
 }
 

@@ -35,8 +35,7 @@ static char *thumbprint_normalise(const char *t)
 static azmi_err servicefabric_build(const struct settings *s, const struct identity *id, const char *resource,
 				    struct src_request *out, struct azmi_error *err)
 {
-	char *res = NULL, *query = NULL;
-	azmi_err r = AZMI_ERR_NOMEM;
+	static const char *const names[3] = {NULL, NULL, NULL};
 
 	if (id->kind != AZMI_ID_SYSTEM)
 		return err_set(err, AZMI_ERR_USAGE, "servicefabric", 0,
@@ -48,24 +47,9 @@ static azmi_err servicefabric_build(const struct settings *s, const struct ident
 	if ((out->pin_sha1_hex = thumbprint_normalise(s->identity_server_thumbprint)) == NULL)
 		return err_set(err, AZMI_ERR_CONFIG, "servicefabric", 0,
 			       "servicefabric: IDENTITY_SERVER_THUMBPRINT must be 40 hex digits (a SHA-1)");
-	out->method = "GET";
 	out->retry_flags = RETRY_NO_404;
-	if ((res = http_escape(resource)) == NULL)
-		goto out;
-	if (asprintf(&query, "api-version=2019-07-01-preview&resource=%s", res) < 0) {
-		query = NULL;
-		goto out;
-	}
-	if (src_request_url(out, s->identity_endpoint, query) != AZMI_OK ||
-	    src_request_header(out, "Secret", s->identity_header) != AZMI_OK)
-		goto out;
-	r = AZMI_OK;
-out:
-	free(res);
-	free(query);
-	if (r != AZMI_OK)
-		err_set(err, r, "servicefabric", 0, "out of memory building the request");
-	return r;
+	return source_build_get(out, "servicefabric", s->identity_endpoint, "2019-07-01-preview", resource, id,
+				names, "Secret", s->identity_header, err);
 }
 
 const struct source source_servicefabric = {

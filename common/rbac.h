@@ -1,0 +1,92 @@
+/*
+ * rbac.h - the Azure RBAC login decision (DESIGN §3.1), for pam_azmi, the
+ * NSS module and `azmi check-login`: the machine's scope from instance
+ * metadata, the principal's role assignments on it from Resource Manager,
+ * the role definitions and deny assignments, and Microsoft Graph for names
+ * and group membership.  Every answer from outside is bounded and checked;
+ * anything unexpected is an error, never a grant.
+ */
+#ifndef AZMI_RBAC_H
+#define AZMI_RBAC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "azmi.h"
+
+struct azmi_ctx;
+
+/* The principal every deny assignment may name for "everyone". */
+#define RBAC_EVERYONE "00000000-0000-0000-0000-000000000000"
+
+/* The data actions that allow a login (Arc-enabled servers have their own). */
+#define RBAC_ACTION_LOGIN "Microsoft.Compute/virtualMachines/login/action"
+#define RBAC_ACTION_ADMIN "Microsoft.Compute/virtualMachines/loginAsAdmin/action"
+#define RBAC_ACTION_ARC_LOGIN "Microsoft.HybridCompute/machines/login/action"
+#define RBAC_ACTION_ARC_ADMIN "Microsoft.HybridCompute/machines/loginAsAdmin/action"
+
+struct vm_info {
+	char resource_id[512]; /* compute.resourceId */
+	char subscription_id[64], resource_group[128], name[128], vm_id[64], az_environment[64];
+	bool arc; /* an Arc-enabled server (HybridCompute): the HybridCompute login actions apply */
+};
+
+/*
+ * The machine's scope from instance metadata.  An Azure VM asks IMDS
+ * (GET {imds_endpoint}/metadata/instance?api-version=2021-02-01, Metadata:
+ * true, never through a proxy); its resourceId must be
+ * /subscriptions/<guid>/resourceGroups/<rg>/providers/Microsoft.Compute/virtualMachines/<name>.
+ * When the context's managed-identity source is Azure Arc, the Arc agent's
+ * own metadata service answers instead (GET {IMDS_ENDPOINT, default
+ * http://127.0.0.1:40342}/metadata/instance?api-version=2020-06-01) and the
+ * resourceId must name a Microsoft.HybridCompute/machines resource; `arc`
+ * is then set.  429 and 5xx are retried within the context's timeout.
+ */
+azmi_err vm_info_get(struct azmi_ctx *ctx, struct vm_info *out, struct azmi_error *err);
+
+enum rbac_level { RBAC_DENY = 0, RBAC_USER, RBAC_ADMIN };
+
+struct rbac_decision {
+	enum rbac_level level;
+	char role[256];          /* the granting role's roleName (or its definition id); "" when denied */
+	char scope[512];         /* the granting assignment's scope; "" when denied */
+	char reason[512];        /* one readable sentence: why granted or denied */
+	char correlation_id[64]; /* x-ms-correlation-request-id (or x-ms-request-id) of the last ARM answer */
+};
+
+/*
+ * Decide for principal `oid` (the object id of a user or service principal,
+ * never a group) on `vm`'s scope: role assignments at or above the scope
+ * (through transitive group membership too), their role definitions'
+ * dataActions/notDataActions (wildcards; cached in the context for five
+ * minutes), then deny assignments.  An assignment with a condition grants
+ * nothing.  Admin wins over user.  AZMI_OK with out->level set on a
+ * decision, a denial included; an error when Resource Manager could not be
+ * asked or answered nonsense: the caller must then deny (fail closed).
+ * A deny assignment naming a group needs Graph (graph_check_groups).
+ */
+azmi_err rbac_decide(struct azmi_ctx *ctx, const struct vm_info *vm, const char *oid, struct rbac_decision *out,
+		     struct azmi_error *err);
+
+/*
+ * A user principal name (or object id) to the user's object id through
+ * Microsoft Graph (GET {graph_endpoint}/v1.0/users/{upn}?$select=id,userPrincipalName).
+ * AZMI_ERR_REFUSED with "no such user" when Graph does not know it, and with
+ * a hint about the User.Read.All application permission on 403.
+ */
+azmi_err graph_user_oid(struct azmi_ctx *ctx, const char *upn, char oid[64], struct azmi_error *err);
+
+/*
+ * Transitive group membership of directory object `oid` (user or service
+ * principal): which of `group_ids` (object ids) it is a member of, through
+ * POST {graph_endpoint}/v1.0/directoryObjects/{oid}/checkMemberGroups (20 ids
+ * a request; at most RBAC_MAX_GROUP_CHECK in all).  Fills member[0..n-1].
+ */
+#define RBAC_MAX_GROUP_CHECK 200
+azmi_err graph_check_groups(struct azmi_ctx *ctx, const char *oid, const char *const *group_ids, size_t n,
+			    bool *member, struct azmi_error *err);
+
+/* "deny", "user" or "admin". */
+const char *rbac_level_name(enum rbac_level level);
+
+#endif
