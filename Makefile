@@ -100,7 +100,7 @@ install: all
 	install -m 0644 man/azmi.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	$(if $(INSTALL_EXTRA),$(MAKE) --no-print-directory $(INSTALL_EXTRA))
 
-FORMAT_SRC = $(wildcard include/*.h common/*.[ch] cli/*.[ch] tests/unit/*.[ch] fuzz/*.c bench/*.c */*/*.c)
+FORMAT_SRC = $(filter-out debian/%,$(wildcard include/*.h */*.[ch] tests/*/*.[ch]))
 format:
 	clang-format -i $(FORMAT_SRC)
 format-check:

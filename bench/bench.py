@@ -4,23 +4,29 @@
 bench/run.sh starts this inside a private network namespace whose loopback
 carries 169.254.169.254, where the stand-in (tests/standin/standin.py)
 listens on port 80.  Every tool under test uses its default IMDS address,
-with no override, as on a VM; nothing can leave the machine.
+with no override, as on a VM; nothing can leave the machine.  The curl
+downloads go to Azurite on 127.0.0.1 under the real Blob Storage host name.
 
 Prints a table and writes the same figures to BUILD/bench/results.json.
 
     /usr/bin/python3 bench/bench.py --build build [--runs 200] [--peer-runs 20] [--herd 100]
+                                    [--curl-runs 200]
 """
 
 import argparse
+import http.server
 import json
 import math
 import os
 import platform
 import resource
 import shutil
+import socket
+import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.dont_write_bytecode = True  # leave no __pycache__ in the source tree
@@ -28,16 +34,85 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests", "standin"))
 
-from standin_client import IMDS_TOKEN_PATH, Standin, jwt_verify  # noqa: E402
+from standin_client import IMDS_TOKEN_PATH, Standin, _die_with_parent, jwt_verify  # noqa: E402
 
 IMDS_ADDR = "169.254.169.254"
 RESOURCE = "https://storage.azure.com/"
 AUDIENCE = "https://storage.azure.com"
 PYTHON = "/usr/bin/python3"
 
+# The curl downloads (section 5): Azurite as Blob Storage on 127.0.0.1, over https with a test CA.
+CURL = "/usr/bin/curl"
+AZ = "/usr/bin/az"  # Debian's azure-cli
+ACCOUNT = "devstoreaccount1"
+BLOB_HOST = ACCOUNT + ".blob.core.windows.net"
+ARM_HOST = "management.azure.com"  # az login --identity lists subscriptions there
+AZURITE_PORT = 10000
+CONTAINER = "bench"
+STORAGE_VERSION = "2021-08-06"  # what the plug-in sends as x-ms-version by default
+BLOBS = (("4k", 4096), ("1m", 1 << 20))  # name, size in bytes
+
 
 class BenchError(Exception):
     pass
+
+
+class ArmStub:
+    """Just enough of Azure Resource Manager for `az login --identity`: GET /subscriptions
+    lists one subscription, for a bearer token the stand-in signed.  https on 127.0.0.1:443
+    (ARM_HOST maps there in the namespace's /etc/hosts), only while az logs in."""
+
+    def __init__(self, cert, key, pubkey, tenant, subscription):
+        self.requests = []
+        stub = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, fmt, *args):
+                pass
+
+            def do_GET(self):
+                auth = self.headers.get("Authorization") or ""
+                try:
+                    aud = jwt_verify(auth.split(" ", 1)[1], pubkey).get("aud") if auth.startswith("Bearer ") else None
+                except Exception:  # noqa: BLE001 - any failure means "not a stand-in token"
+                    aud = None
+                stub.requests.append({"path": self.path, "aud": aud})
+                if aud is None:
+                    self.answer(401, {"error": {"code": "InvalidAuthenticationToken",
+                                                "message": "no valid bearer token"}})
+                elif self.path.split("?")[0] == "/subscriptions":
+                    self.answer(200, {"value": [{
+                        "id": "/subscriptions/" + subscription, "subscriptionId": subscription,
+                        "tenantId": tenant, "displayName": "azmi bench", "state": "Enabled",
+                        "subscriptionPolicies": {"locationPlacementId": "Public_2014-09-01",
+                                                 "quotaId": "PayAsYouGo_2014-09-01", "spendingLimit": "Off"},
+                        "authorizationSource": "RoleBased"}]})
+                else:
+                    self.answer(404, {"error": {"code": "NotFound", "message": "not in this stub"}})
+
+            def answer(self, status, doc):
+                body = json.dumps(doc).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 443), Handler)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
+        self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
 
 
 # --- small helpers -------------------------------------------------------------------
@@ -102,6 +177,26 @@ def own_cpu():
     return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
 
 
+def wait_port(port, what, proc, timeout=60):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise BenchError("%s exited with status %s before listening" % (what, proc.returncode))
+        try:
+            with socket.create_connection(("127.0.0.1", port), 0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise BenchError("%s did not listen on 127.0.0.1:%d within %d s" % (what, port, timeout))
+
+
+def maps_to_loopback(host):
+    try:
+        return {a[4][0] for a in socket.getaddrinfo(host, 443, socket.AF_INET)} == {"127.0.0.1"}
+    except OSError:
+        return False
+
+
 def command_output(cmd, env=None):
     try:
         r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=30)
@@ -128,8 +223,11 @@ class Bench:
         os.chmod(self.config, 0o600)
         self.standin = None
         self.pubkey = None
+        self.azurite = os.path.join(self.build, "node", "node_modules", ".bin", "azurite-blob")
+        self.plugin = os.path.join(self.build, "libazmi_curl.so.1")
         self.results = {"machine": {}, "versions": {}, "azmi": {}, "python": {}, "node": {},
-                        "reference": {}, "herd": {}, "ratios": {}, "targets": {}, "notes": []}
+                        "reference": {}, "herd": {}, "curl": {}, "az": {}, "ratios": {}, "targets": {},
+                        "notes": []}
 
     def close(self):
         shutil.rmtree(self.work, ignore_errors=True)
@@ -342,6 +440,255 @@ class Bench:
             doc["imds_status_counts"] = by_status
             h[name] = doc
 
+    # --- 5. one blob download: curl with the plug-in, curl with a token by hand, az ----------
+
+    def spawn_once(self, d, cmd, assigns, env, expected):
+        """One run of cmd timed by bench_spawn seq-any, its stdout checked against `expected`.
+        Returns (wall ms, None) or (wall ms, why it failed)."""
+        last = os.path.join(d, "last.out")
+        if os.path.exists(last):
+            os.unlink(last)
+        r = subprocess.run([self.spawn, "seq-any", "1", "0", d, "--"] + assigns + cmd,
+                           capture_output=True, text=True, env=env, timeout=600)
+        if r.returncode != 0:
+            raise BenchError("bench_spawn failed for %s: %s" % (os.path.basename(cmd[0]), first_line(r.stderr)))
+        doc = json.loads(r.stdout)
+        ms = doc["us"][0] / 1000.0
+        if doc["ok"] != 1:
+            try:
+                with open(os.path.join(d, "err.txt")) as f:
+                    err = first_line(f.read())
+            except OSError:
+                err = ""
+            return ms, "%s%s" % (doc["failure"], ": " + err if err else "")
+        with open(last, "rb") as f:
+            got = f.read()
+        if got != expected:
+            return ms, "wrong bytes: %d received, %d expected%s" % (
+                len(got), len(expected), " (other content)" if len(got) == len(expected) else "")
+        return ms, None
+
+    def interleaved(self, plans, rounds):
+        """plans: (key, cmd, NAME=VALUE words, env, expected stdout).  One untimed run of each,
+        then `rounds` rounds that run every plan once, forwards in even rounds and backwards
+        in odd ones, so that the machine's ups and downs hit every plan alike.  Returns
+        {key: result}; result["by_round"] holds each round's ms (None: that run failed)."""
+        out = {}
+        for key, cmd, assigns, env, expected in plans:
+            d = os.path.join(self.work, "dl-" + key)
+            os.mkdir(d, 0o700)
+            out[key] = {"runs": rounds, "ok": 0, "by_round": [], "dir": d}
+            _, fail = self.spawn_once(d, cmd, assigns, env, expected)
+            if fail:
+                out[key]["warmup_failure"] = fail
+        for i in range(rounds):
+            for key, cmd, assigns, env, expected in (plans if i % 2 == 0 else plans[::-1]):
+                o = out[key]
+                ms, fail = self.spawn_once(o["dir"], cmd, assigns, env, expected)
+                if fail is None:
+                    o["ok"] += 1
+                    o["by_round"].append(ms)
+                else:
+                    o["by_round"].append(None)
+                    o.setdefault("failure", fail)
+        for o in out.values():
+            good = [x for x in o["by_round"] if x is not None]
+            o["ms"] = stats(good) if good else None
+            del o["dir"]
+        return out
+
+    def make_certs(self, d):
+        """A test CA and a server certificate for the Blob Storage and ARM host names (openssl)."""
+        ca, ca_key = os.path.join(d, "ca.pem"), os.path.join(d, "ca.key")
+        cert, key = os.path.join(d, "server.pem"), os.path.join(d, "server.key")
+        ext = os.path.join(d, "ext.cnf")
+        with open(ext, "w") as f:
+            f.write("subjectAltName=DNS:%s,DNS:%s,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n" % (BLOB_HOST, ARM_HOST))
+        for cmd in (["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                     "-subj", "/CN=azmi bench CA", "-keyout", ca_key, "-out", ca],
+                    ["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=" + BLOB_HOST,
+                     "-keyout", key, "-out", os.path.join(d, "server.csr")],
+                    ["openssl", "x509", "-req", "-in", os.path.join(d, "server.csr"), "-CA", ca, "-CAkey", ca_key,
+                     "-CAcreateserial", "-days", "1", "-extfile", ext, "-out", cert]):
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+            if r.returncode != 0:
+                raise BenchError("openssl failed making the test CA: %s" % first_line(r.stderr))
+        return ca, cert, key
+
+    def downloads(self):
+        """Section 5: Azurite up, the blobs uploaded with the plug-in, then the timed downloads."""
+        c, z = self.results["curl"], self.results["az"]
+        why = self.args.azurite_unavailable or ("left out (--curl-runs 0)" if self.args.curl_runs <= 0 else "")
+        for path, what in ((CURL, "curl"), (self.plugin, "the curl plug-in"), (self.azurite, "Azurite")):
+            if not why and not os.path.exists(path):
+                why = "%s is missing (%s)" % (what, path)
+        if why:
+            c["unavailable"] = why
+            z["unavailable"] = "no Azurite to download from: " + why
+            return
+        self.results["versions"]["curl"] = command_output([CURL, "--version"])
+        try:
+            with open(os.path.join(self.build, "node", "node_modules", "azurite", "package.json")) as f:
+                self.results["versions"]["azurite"] = json.load(f).get("version")
+        except (OSError, ValueError):
+            pass
+        d = tempfile.mkdtemp(prefix="blob-", dir=self.work)
+        try:
+            ca, cert, key = self.make_certs(d)
+        except BenchError as e:
+            c["failed"] = str(e)
+            z["unavailable"] = "no Azurite to download from: " + str(e)
+            return
+        log_path = os.path.join(d, "azurite.log")
+        with open(log_path, "w") as log:
+            proc = subprocess.Popen([self.azurite, "--blobHost", "127.0.0.1", "--blobPort", str(AZURITE_PORT),
+                                     "--oauth", "basic", "--cert", cert, "--key", key, "--disableTelemetry",
+                                     "--inMemoryPersistence"], cwd=d, stdin=subprocess.DEVNULL, stdout=log,
+                                    stderr=subprocess.STDOUT, env=self.env(), preexec_fn=_die_with_parent)
+        try:
+            try:
+                wait_port(AZURITE_PORT, "Azurite", proc)
+                data = self.curl_downloads(d, ca)
+            except (BenchError, subprocess.SubprocessError, OSError) as e:
+                with open(log_path, errors="replace") as f:
+                    tail = " | ".join(f.read().strip().splitlines()[-3:])
+                c["failed"] = str(e) + (" (Azurite log: %s)" % tail if tail else "")
+                z["unavailable"] = "the curl part failed before az could run"
+                return
+            try:
+                self.az_downloads(ca, cert, key, data)
+            except (BenchError, subprocess.SubprocessError, OSError) as e:
+                z["failed"] = str(e)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def curl_downloads(self, d, ca):
+        c = self.results["curl"]
+        cache = self.fresh_cache_dir()
+        env = self.env(AZMI_CACHE_DIR=cache)
+        base = "https://%s:%d/%s" % (BLOB_HOST, AZURITE_PORT, CONTAINER)
+        common = [CURL, "-sSf", "--cacert", ca, "--resolve", "%s:%d:127.0.0.1" % (BLOB_HOST, AZURITE_PORT)]
+        self.standin.reset()
+
+        def azmi_curl(args, what):
+            r = subprocess.run([self.azmi, "curl"] + common[1:] + ["-o", "/dev/null"] + args,
+                               capture_output=True, text=True, env=env, timeout=120)
+            if r.returncode != 0:
+                raise BenchError("azmi curl could not %s (exit %d): %s"
+                                 % (what, r.returncode, first_line(r.stderr)))
+
+        azmi_curl(["-X", "PUT", base + "?restype=container"], "create the container")
+        data = {}
+        for name, size in BLOBS:
+            data[name] = os.urandom(size)
+            path = os.path.join(d, name + ".bin")
+            with open(path, "wb") as f:
+                f.write(data[name])
+            azmi_curl(["-T", path, "-H", "x-ms-blob-type: BlockBlob", "%s/%s.bin" % (base, name)],
+                      "upload the %s blob" % name)
+        # Without a token Azurite must refuse, or the downloads below would prove nothing.
+        r = subprocess.run(common[:1] + ["-sS", "--cacert", ca, "--resolve", common[-1], "-o", "/dev/null",
+                                         "-w", "%{http_code}", "%s/%s.bin" % (base, BLOBS[0][0])],
+                           capture_output=True, text=True, env=env, timeout=60)
+        c["status_without_token"] = r.stdout.strip()
+        if c["status_without_token"] != "403":
+            raise BenchError("Azurite answered %r to a download without a token, not 403"
+                             % c["status_without_token"])
+        # The very token the plug-in attaches, for the hand-made header: the plug-in asks for the
+        # scope below, and azmi token must find it in the cache the uploads filled (no request).
+        n_uploads, _ = self.token_requests()
+        r = subprocess.run([self.azmi, "token", "--scope", "https://storage.azure.com/.default"],
+                           capture_output=True, text=True, env=env, timeout=60)
+        if r.returncode != 0:
+            raise BenchError("azmi token failed: %s" % first_line(r.stderr))
+        token = r.stdout.strip()
+        self.check_token(token, "azmi")
+        c["imds_requests_setup"], _ = self.token_requests()
+        c["hand_token_from_plugin_cache"] = c["imds_requests_setup"] == n_uploads
+        if not c["hand_token_from_plugin_cache"]:
+            self.results["notes"].append("azmi token did not find the plug-in's cached token: curl by hand "
+                                         "used another (equally valid) token.")
+
+        plans = []
+        for name, _ in BLOBS:
+            url = "%s/%s.bin" % (base, name)
+            plans.append(("plugin-" + name, common + [url], ["LD_PRELOAD=" + self.plugin], env, data[name]))
+            plans.append(("hand-" + name, common + ["-H", "Authorization: Bearer " + token,
+                                                    "-H", "x-ms-version: " + STORAGE_VERSION, url],
+                          [], env, data[name]))
+        res = self.interleaved(plans, self.args.curl_runs)
+        n_after, _ = self.token_requests()
+        c["imds_requests_during_runs"] = n_after - c["imds_requests_setup"]
+        for name, size in BLOBS:
+            plug, hand = res["plugin-" + name], res["hand-" + name]
+            b = {"bytes": size, "plugin": plug, "by_hand": hand}
+            if plug["ms"] and hand["ms"]:
+                b["ratio_median"] = plug["ms"]["median"] / hand["ms"]["median"]
+                b["ratio_p90"] = plug["ms"]["p90"] / hand["ms"]["p90"]
+                diffs = [p - h for p, h in zip(plug["by_round"], hand["by_round"]) if p is not None and h is not None]
+                if diffs:
+                    b["paired_diff_ms_median"] = stats(diffs)["median"]
+            for x in (plug, hand):
+                del x["by_round"]
+            c[name] = b
+        return data
+
+    def az_downloads(self, ca, cert, key, data):
+        z = self.results["az"]
+        why = self.args.az_unavailable
+        if not why and not os.access(AZ, os.X_OK):
+            why = "%s is missing; BENCH_AZ=1 make bench installs Debian's azure-cli" % AZ
+        if not why and not (maps_to_loopback(BLOB_HOST) and maps_to_loopback(ARM_HOST)):
+            why = ("no private /etc/hosts in the namespace sends %s and %s to 127.0.0.1, and az has no "
+                   "--resolve: was the mount namespace refused?" % (BLOB_HOST, ARM_HOST))
+        if why:
+            z["unavailable"] = why
+            return
+        r = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", "azure-cli"], capture_output=True, text=True)
+        self.results["versions"]["azure-cli"] = r.stdout.strip() or "not a Debian package"
+        cfg = tempfile.mkdtemp(prefix="azure-", dir=self.work)
+        # Telemetry off: with it on, az saves a record after every command and starts an upload
+        # process now and then; nothing can be sent from here, and that is not the download.
+        env = self.env(AZURE_CONFIG_DIR=cfg, REQUESTS_CA_BUNDLE=ca, AZURE_CORE_COLLECT_TELEMETRY="no")
+        st = self.standin.state()
+        self.standin.reset()
+        with ArmStub(cert, key, self.pubkey, st["tenant_id"], st["config"]["subscription_id"]) as arm:
+            t0 = time.monotonic()
+            r = subprocess.run([AZ, "login", "--identity", "--output", "none"], capture_output=True, text=True,
+                               env=env, timeout=300)
+            z["login_ms"] = (time.monotonic() - t0) * 1000
+        z["login_arm_requests"] = len(arm.requests)
+        z["login_imds_requests"], _ = self.token_requests()
+        if r.returncode != 0:
+            raise BenchError("az login --identity exited %d: %s" % (r.returncode, first_line(r.stderr)))
+        self.standin.reset()
+        endpoint = "https://%s:%d" % (BLOB_HOST, AZURITE_PORT)
+        plans = [("az-" + name, [AZ, "storage", "blob", "download", "--auth-mode", "login", "--account-name",
+                                 ACCOUNT, "--blob-endpoint", endpoint, "--container-name", CONTAINER,
+                                 "--name", name + ".bin", "--no-progress", "--output", "none"],
+                  [], env, data[name]) for name, _ in BLOBS]
+        runs = self.args.peer_runs
+        res = self.interleaved(plans, runs)
+        n, by_status = self.token_requests()
+        z["imds_requests_per_run"] = n / (len(plans) * (runs + 1))
+        z["imds_status_counts"] = by_status
+        by_resource = {}
+        for q in self.standin.requests(IMDS_TOKEN_PATH):
+            res_ = (q.get("query") or {}).get("resource", ["?"])[0]
+            by_resource[res_] = by_resource.get(res_, 0) + 1
+        z["imds_requests_by_resource"] = by_resource
+        for name, _ in BLOBS:
+            x = res["az-" + name]
+            del x["by_round"]
+            z[name] = x
+            if x["ok"] == 0:
+                z["failed"] = x.get("failure") or x.get("warmup_failure") or "no run downloaded the blob"
+
     # --- conclusions ---------------------------------------------------------------------
 
     def conclude(self):
@@ -363,6 +710,18 @@ class Bench:
         targets["azmi_cached_le_100ns_2_threads"] = a["cached_2t"]["ns_per_lookup"] <= 100
         if "azmi" in r["herd"]:
             targets["azmi_herd_one_request"] = r["herd"]["azmi"]["imds_requests"] == 1
+        for name, _ in BLOBS:
+            b = r["curl"].get(name)
+            if not b or "ratio_median" not in b:
+                continue
+            ratios["curl_plugin_vs_by_hand_%s" % name] = b["ratio_median"]
+            targets["curl_plugin_le_1_05x_by_hand_%s" % name] = b["ratio_median"] <= 1.05
+            zb = r["az"].get(name)
+            if zb and zb.get("ms") and b["plugin"].get("ms"):
+                ratios["az_vs_curl_plugin_%s" % name] = zb["ms"]["median"] / b["plugin"]["ms"]["median"]
+        if r["curl"].get("imds_requests_during_runs"):
+            r["notes"].append("the curl plug-in asked IMDS %d times during the timed downloads, although the "
+                              "cache was warm." % r["curl"]["imds_requests_during_runs"])
         py = r["python"].get("fresh", {}).get("imds_status_counts", {})
         if py.get("400"):
             r["notes"].append("azure-identity (Python) probes IMDS before each first token: a request "
@@ -491,6 +850,59 @@ class Bench:
                 w("  %-44s first failure: %s" % ("", hd["failure"]))
         if "azmi" in r["herd"]:
             w("  %-44s target 1: %s" % ("azmi", "met" if tg.get("azmi_herd_one_request") else "MISSED"))
+        w("")
+        w("5. One blob download by a fresh process (wall time, spawn to exit, the blob read from stdout through")
+        w("   a pipe and checked byte for byte; https to Azurite %s in the namespace)" % v.get("azurite", "?"))
+        w("  %-44s %10s %10s %10s %6s" % ("", "median", "p90", "min", "runs"))
+        c, z = r["curl"], r["az"]
+        sizes = {"4k": "4 KiB", "1m": "1 MiB"}
+
+        def row_dl(label, res, note=""):
+            s_ = res.get("ms")
+            ok = "" if res["ok"] == res["runs"] else "  (%d of %d ok: %s)" % (res["ok"], res["runs"],
+                                                                             res.get("failure", "?"))
+            if s_ is None:
+                w("  %-44s %s" % (label, "FAILED" + ok))
+                return
+            w("  %-44s %10s %10s %10s %6d  %s%s" % (label, ms(s_["median"]), ms(s_["p90"]), ms(s_["min"]),
+                                                    res["runs"], note, ok))
+
+        cstate = peer_state(c)
+        if cstate and not any(n in c for n in sizes):
+            w("  %-44s %s" % ("curl", cstate))
+        for name, size in sizes.items():
+            b = c.get(name)
+            if not b:
+                continue
+            row_dl("curl + plug-in, %s (warm cache)" % size, b["plugin"])
+            row_dl("curl, same token by hand, %s" % size, b["by_hand"])
+            if "ratio_median" in b:
+                w("  %-44s %9.3fx  target <= 1.05x: %s  (p90 %.3fx; median paired difference %+.2f ms)"
+                  % ("  plug-in / by hand, median", b["ratio_median"],
+                     "met" if tg.get("curl_plugin_le_1_05x_by_hand_%s" % name) else "MISSED",
+                     b["ratio_p90"], b.get("paired_diff_ms_median", float("nan"))))
+        if any(n in c for n in sizes):
+            w("  %-44s %d during the %d plug-in runs (cache warmed by the uploads)"
+              % ("  IMDS requests", c.get("imds_requests_during_runs", -1), 2 * (c[BLOBS[0][0]]["plugin"]["runs"] + 1)))
+        zstate = peer_state(z)
+        label = "az storage blob download --auth-mode login"
+        if zstate and not any(n in z for n in sizes):
+            w("  %-44s %s" % (label, zstate))
+        else:
+            w("  %s (azure-cli %s, az login --identity once before)" % (label, v.get("azure-cli", "?")))
+            for name, size in sizes.items():
+                if name in z:
+                    row_dl("  az, %s" % size, z[name], "%.0f IMDS request%s per run" % (
+                        z["imds_requests_per_run"], "" if round(z["imds_requests_per_run"]) == 1 else "s"))
+            if z.get("imds_requests_by_resource"):
+                w("  %-44s %s" % ("  az's IMDS requests, by resource", ", ".join(
+                    "%s x%d" % kv for kv in sorted(z["imds_requests_by_resource"].items()))))
+            for name, size in sizes.items():
+                k = "az_vs_curl_plugin_%s" % name
+                if k in rt:
+                    w("  %-44s %9.0fx" % ("  az / curl + plug-in, %s, median" % size, rt[k]))
+            if zstate:
+                w("  %-44s %s" % ("", zstate))
         for note in r["notes"]:
             w("")
             w("Note: " + note)
@@ -522,6 +934,7 @@ class Bench:
                       ["node", os.path.join(self.node_dir, "peer_node.mjs"), "cached", "400", "5"],
                       self.node_dir, node_unavailable)
             self.herds()
+            self.downloads()
         finally:
             self.standin.stop()
         busy1, total1, own1 = cpu_sample() + (own_cpu(),)
@@ -534,7 +947,8 @@ class Bench:
         self.conclude()
         self.results["seconds"] = round(time.monotonic() - t0, 1)
         self.results["params"] = {"runs": self.args.runs, "peer_runs": self.args.peer_runs,
-                                  "herd": self.args.herd, "resource": RESOURCE,
+                                  "herd": self.args.herd, "curl_runs": self.args.curl_runs,
+                                  "resource": RESOURCE,
                                   "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         print(self.table())
         print("\nFigures in %s (bench took %.0f s)." % (self.write_json(), self.results["seconds"]))
@@ -546,8 +960,12 @@ def main():
     ap.add_argument("--runs", type=int, default=200, help="fresh azmi processes timed")
     ap.add_argument("--peer-runs", type=int, default=20, help="fresh peer processes timed")
     ap.add_argument("--herd", type=int, default=100, help="processes started at once")
+    ap.add_argument("--curl-runs", type=int, default=200,
+                    help="interleaved curl downloads timed, per blob size and per way of passing the token")
     ap.add_argument("--python-unavailable", default="", help="why the Python peer cannot run")
     ap.add_argument("--node-unavailable", default="", help="why the Node peer cannot run")
+    ap.add_argument("--azurite-unavailable", default="", help="why Azurite cannot run (no curl downloads)")
+    ap.add_argument("--az-unavailable", default="", help="why az (azure-cli) cannot run")
     args = ap.parse_args()
     b = Bench(args)
     try:

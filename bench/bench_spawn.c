@@ -1,21 +1,25 @@
 /*
  * bench_spawn.c - time fresh processes that print a token, the same way for every tool.
  *
- *   bench_spawn seq N WARMUP DIR -- COMMAND [ARG...]
+ *   bench_spawn seq N WARMUP DIR -- [NAME=VALUE...] COMMAND [ARG...]
  *       Runs COMMAND WARMUP times untimed, then N times one after another,
  *       reading its standard output through a pipe as $(COMMAND) would.
  *       Prints {"runs":N,"ok":K,"us":[...],"failure":"..."}: the wall time
  *       of each run from spawn to exit, in microseconds.
- *   bench_spawn seq-any N WARMUP DIR -- COMMAND [ARG...]
- *       The same for reference programs: exit status 0 is enough.
- *   bench_spawn herd N DIR -- COMMAND [ARG...]
+ *   bench_spawn seq-any N WARMUP DIR -- [NAME=VALUE...] COMMAND [ARG...]
+ *       The same for reference programs and downloads: exit status 0 is
+ *       enough (the caller checks DIR/last.out).
+ *   bench_spawn herd N DIR -- [NAME=VALUE...] COMMAND [ARG...]
  *       Forks N children that wait on one pipe, then lets them all exec
  *       COMMAND at the same moment.  Prints {"n":N,"ok":K,"wall_ms":W,
  *       "p50_ms":..,"max_ms":..,"failure":"..."}.
  *
  * A run counts as ok when it exits 0 and its first output line is a JWT
  * (three base64url parts).  Standard error goes to DIR (err.txt, err.I); the
- * last good output of seq is left in DIR/last.out for the caller to check.
+ * last good output of seq is left in DIR/last.out for the caller to check
+ * (the first 4 MiB of it).  NAME=VALUE words before COMMAND are set in the
+ * child's environment only, as env(1) would, so that for instance LD_PRELOAD
+ * reaches the measured program and not bench_spawn itself.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,12 +33,58 @@
 #include <time.h>
 #include <unistd.h>
 
-#define OUT_CAP  (1 << 20)
+#define OUT_CAP  (4 << 20)
 #define MAX_RUNS 100000
 #define MAX_HERD 1000
 #define PATH_CAP 4096
 
 extern char **environ;
+
+/* The children's environment: ours, with the NAME=VALUE words of the command line. */
+static char **child_env = NULL;
+
+/* NAME=VALUE, NAME a shell variable name. */
+static bool is_assignment(const char *s)
+{
+	size_t i = 0;
+
+	if (!((s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z') || s[0] == '_'))
+		return false;
+	while ((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
+	       s[i] == '_')
+		i++;
+	return s[i] == '=';
+}
+
+/* Consumes the leading NAME=VALUE words of cmd; returns the command itself. */
+static char **take_assignments(char **cmd)
+{
+	size_t n_env = 0, n_set = 0, k = 0;
+
+	while (cmd[n_set] != NULL && is_assignment(cmd[n_set]))
+		n_set++;
+	while (environ[n_env] != NULL)
+		n_env++;
+	if ((child_env = calloc(n_env + n_set + 1, sizeof(char *))) == NULL) {
+		fprintf(stderr, "bench_spawn: out of memory\n");
+		exit(1);
+	}
+	for (size_t i = 0; i < n_env; i++) {
+		size_t name = strcspn(environ[i], "=");
+		bool replaced = false;
+		for (size_t j = 0; j < n_set; j++)
+			replaced |= strncmp(cmd[j], environ[i], name + 1) == 0;
+		if (!replaced)
+			child_env[k++] = environ[i];
+	}
+	for (size_t j = 0; j < n_set; j++)
+		child_env[k++] = cmd[j];
+	if (cmd[n_set] == NULL) {
+		fprintf(stderr, "bench_spawn: no command after the NAME=VALUE words\n");
+		exit(2);
+	}
+	return cmd + n_set;
+}
 
 static double now_us(void)
 {
@@ -124,7 +174,7 @@ static double run_once(char **cmd, const char *dir, bool any, char *out, size_t 
 	posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
 	posix_spawn_file_actions_addopen(&fa, 2, errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	t0 = now_us();
-	if ((errno = posix_spawnp(&pid, cmd[0], &fa, NULL, cmd, environ)) != 0) {
+	if ((errno = posix_spawnp(&pid, cmd[0], &fa, NULL, cmd, child_env)) != 0) {
 		fprintf(stderr, "bench_spawn: cannot run %s: %s\n", cmd[0], strerror(errno));
 		exit(1);
 	}
@@ -234,6 +284,7 @@ static void herd_child(int go, long i, const char *dir, char **cmd)
 	close(fd);
 	while (read(go, &c, 1) < 0 && errno == EINTR)
 		;
+	environ = child_env;
 	execvp(cmd[0], cmd);
 	_exit(127);
 }
@@ -331,16 +382,16 @@ int main(int argc, char **argv)
 	}
 	if (dash == 5 && dash + 1 < argc && (strcmp(argv[1], "seq") == 0 || strcmp(argv[1], "seq-any") == 0))
 		return cmd_seq(parse_count(argv[2], MAX_RUNS, "N"), parse_count(argv[3], MAX_RUNS, "WARMUP"),
-		               argv[4], strcmp(argv[1], "seq-any") == 0, argv + dash + 1);
+		               argv[4], strcmp(argv[1], "seq-any") == 0, take_assignments(argv + dash + 1));
 	if (dash == 4 && dash + 1 < argc && strcmp(argv[1], "herd") == 0) {
 		long n = parse_count(argv[2], MAX_HERD, "N");
 		if (n == 0) {
 			fprintf(stderr, "bench_spawn: N must be at least 1\n");
 			return 2;
 		}
-		return cmd_herd(n, argv[3], argv + dash + 1);
+		return cmd_herd(n, argv[3], take_assignments(argv + dash + 1));
 	}
-	fprintf(stderr, "usage: bench_spawn seq|seq-any N WARMUP DIR -- COMMAND [ARG...]\n"
-	                "       bench_spawn herd N DIR -- COMMAND [ARG...]\n");
+	fprintf(stderr, "usage: bench_spawn seq|seq-any N WARMUP DIR -- [NAME=VALUE...] COMMAND [ARG...]\n"
+	                "       bench_spawn herd N DIR -- [NAME=VALUE...] COMMAND [ARG...]\n");
 	return 2;
 }

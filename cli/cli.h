@@ -10,10 +10,10 @@
 enum {
 	EXIT_OK = 0,
 	EXIT_INTERNAL = 1,
-	EXIT_USAGE = 2,       /* bad arguments or configuration */
+	EXIT_USAGE = 2, /* bad arguments or configuration */
 	EXIT_NO_CREDENTIAL = 3,
-	EXIT_REFUSED = 4,     /* the endpoint refused (4xx) */
-	EXIT_FAILED = 5,      /* the endpoint failed, timed out or answered nonsense */
+	EXIT_REFUSED = 4, /* the endpoint refused (4xx) */
+	EXIT_FAILED = 5,  /* the endpoint failed, timed out or answered nonsense */
 };
 
 /* Options shared by the subcommands that get a token. */
@@ -56,5 +56,7 @@ int cli_fetch(struct azmi_ctx *ctx, const struct token_opts *o, struct azmi_toke
 int cmd_token(int argc, char **argv);
 int cmd_whoami(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
+int cmd_check_login(int argc, char **argv);
+int cmd_acr_token(int argc, char **argv);
 
 #endif

@@ -10,12 +10,13 @@
 #include "ctx.h"
 #include "util.h"
 
-static const char usage[] = "Usage: azmi doctor [--resource URI] [IDENTITY] [--timeout SECONDS] [--config FILE]\n"
-			    "Show the configuration, the detected credential source, proxy variables, the\n"
-			    "cache directory's health, and try to get a token (without using the cache).\n";
+static const char usage[] =
+    "Usage: azmi doctor [--resource URI] [IDENTITY] [--timeout SECONDS] [--config FILE]\n"
+    "Show the configuration, the detected credential source, proxy variables, the\n"
+    "cache directory's health, and try to get a token (without using the cache).\n";
 
 static const char *const proxy_vars[] = {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY",
-					 "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"};
+                                         "all_proxy",  "ALL_PROXY",  "no_proxy",    "NO_PROXY"};
 
 /* A proxy URL without any user:password part. */
 static void print_redacted(const char *name, const char *value)
@@ -68,8 +69,9 @@ static void print_cache(struct azmi_ctx *ctx)
 		return;
 	}
 	if (!file_cache_enabled(fc)) {
-		printf("cache:       %s: NOT USABLE (see the warning above); every process asks the endpoint\n",
-		       fc->dir ? fc->dir : "(no directory)");
+		printf(
+		    "cache:       %s: NOT USABLE (see the warning above); every process asks the endpoint\n",
+		    fc->dir ? fc->dir : "(no directory)");
 		return;
 	}
 	fstat(fc->dirfd, &st);
@@ -89,7 +91,8 @@ static void print_chain(const struct azmi_ctx *ctx)
 	const struct settings *s = &ctx->settings;
 	char why[256];
 
-	printf("chain:       %s\n", s->token_credentials ? "narrowed by AZURE_TOKEN_CREDENTIALS" : "default order");
+	printf("chain:       %s\n",
+	       s->token_credentials ? "narrowed by AZURE_TOKEN_CREDENTIALS" : "default order");
 	for (int i = 0; i < ctx->nchain; i++) {
 		enum cred_id c = ctx->chain[i];
 		const struct source *src = credential_source(s, c, ctx->mi_source);
@@ -97,7 +100,8 @@ static void print_chain(const struct azmi_ctx *ctx)
 			printf("  %d. %-18s skipped: %s\n", i + 1, credential_name(c), why);
 			continue;
 		}
-		printf("  %d. %-18s %s\n", i + 1, credential_name(c), src ? src->title : "az account get-access-token");
+		printf("  %d. %-18s %s\n", i + 1, credential_name(c),
+		       src ? src->title : "az account get-access-token");
 		if (c == CRED_MANAGED) {
 			printf("     %-18s chosen because %s\n", "", ctx->mi_why);
 			if (ctx->mi_source == &source_imds)
@@ -106,7 +110,8 @@ static void print_chain(const struct azmi_ctx *ctx)
 		}
 	}
 	if (!s->use_azure_cli && !s->token_credentials)
-		printf("     %-18s (azure_cli is off: use_azure_cli = yes or AZURE_TOKEN_CREDENTIALS=dev)\n", "");
+		printf("     %-18s (azure_cli is off: use_azure_cli = yes or AZURE_TOKEN_CREDENTIALS=dev)\n",
+		       "");
 }
 
 int cmd_doctor(int argc, char **argv)

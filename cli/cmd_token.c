@@ -6,18 +6,18 @@
 #include "cli.h"
 
 static const char usage[] =
-	"Usage: azmi token [--resource URI | --scope SCOPE] [IDENTITY] [--json] [--no-cache]\n"
-	"                  [--timeout SECONDS] [--config FILE] [-v]\n"
-	"Print an access token for the resource (default https://management.azure.com/) and a newline.\n"
-	"  -r, --resource URI     resource, e.g. https://storage.azure.com/\n"
-	"  -s, --scope SCOPE      or a scope, e.g. https://storage.azure.com/.default\n"
-	"  --client-id ID | --object-id ID | --msi-res-id ARMID | --system\n"
-	"                         which managed identity (default: AZURE_CLIENT_ID, else system-assigned)\n"
-	"  -j, --json             print {access_token, expires_on, token_type, resource, source}\n"
-	"  --no-cache             ask the endpoint even when a cached token is fresh\n"
-	"  --timeout SECONDS      give up after this long, retries included (default 90)\n"
-	"  --credential NAME      use one credential instead of the chain: environment,\n"
-	"                         workload_identity, managed_identity or azure_cli\n";
+    "Usage: azmi token [--resource URI | --scope SCOPE] [IDENTITY] [--json] [--no-cache]\n"
+    "                  [--timeout SECONDS] [--config FILE] [-v]\n"
+    "Print an access token for the resource (default https://management.azure.com/) and a newline.\n"
+    "  -r, --resource URI     resource, e.g. https://storage.azure.com/\n"
+    "  -s, --scope SCOPE      or a scope, e.g. https://storage.azure.com/.default\n"
+    "  --client-id ID | --object-id ID | --msi-res-id ARMID | --system\n"
+    "                         which managed identity (default: AZURE_CLIENT_ID, else system-assigned)\n"
+    "  -j, --json             print {access_token, expires_on, token_type, resource, source}\n"
+    "  --no-cache             ask the endpoint even when a cached token is fresh\n"
+    "  --timeout SECONDS      give up after this long, retries included (default 90)\n"
+    "  --credential NAME      use one credential instead of the chain: environment,\n"
+    "                         workload_identity, managed_identity or azure_cli\n";
 
 /* JSON-quote a string through json-c (the resource may hold quotes or backslashes). */
 static int print_quoted(const char *s)
@@ -37,7 +37,7 @@ static int print_quoted(const char *s)
 static int print_json(const struct azmi_token *tok)
 {
 	int r = printf("{\"access_token\":\"%s\",\"expires_on\":%lld,\"token_type\":", tok->access_token,
-		       (long long)tok->expires_on) < 0;
+	               (long long)tok->expires_on) < 0;
 
 	r |= print_quoted(tok->token_type);
 	r |= fputs(",\"resource\":", stdout) < 0;

@@ -10,14 +10,15 @@
 #include "jwt.h"
 
 static const char usage[] =
-	"Usage: azmi whoami [--resource URI] [IDENTITY] [--json] [--no-cache] [--timeout SECONDS]\n"
-	"Show the credential source and the identity's claims (oid, tid, appid, xms_mirid, aud, exp).\n"
-	"The token itself is never printed.\n";
+    "Usage: azmi whoami [--resource URI] [IDENTITY] [--json] [--no-cache] [--timeout SECONDS]\n"
+    "Show the credential source and the identity's claims (oid, tid, appid, xms_mirid, aud, exp).\n"
+    "The token itself is never printed.\n";
 
 static const char *const shown_claims[] = {"oid", "tid", "appid", "xms_mirid", "aud", "iss", "idtyp", "exp"};
 
 /* Which link of the chain answered, why, and why the links before it were passed over. */
-static void add_chain_report(const struct azmi_ctx *ctx, const struct azmi_token *tok, struct json_object *out)
+static void add_chain_report(const struct azmi_ctx *ctx, const struct azmi_token *tok,
+                             struct json_object *out)
 {
 	struct json_object *skipped = json_object_new_array();
 	char why[256];
@@ -42,7 +43,7 @@ static void add_chain_report(const struct azmi_ctx *ctx, const struct azmi_token
 }
 
 static void print_claims(const struct azmi_ctx *ctx, const struct azmi_token *tok, struct json_object *claims,
-			 bool as_json)
+                         bool as_json)
 {
 	struct json_object *out = json_object_new_object(), *v;
 
@@ -53,7 +54,8 @@ static void print_claims(const struct azmi_ctx *ctx, const struct azmi_token *to
 		if (json_object_object_get_ex(claims, shown_claims[i], &v))
 			json_object_object_add(out, shown_claims[i], json_object_get(v));
 	if (as_json) {
-		puts(json_object_to_json_string_ext(out, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+		puts(json_object_to_json_string_ext(out, JSON_C_TO_STRING_PRETTY |
+		                                             JSON_C_TO_STRING_NOSLASHESCAPE));
 	} else {
 		json_object_object_foreach(out, key, val)
 		{
@@ -63,8 +65,9 @@ static void print_claims(const struct azmi_ctx *ctx, const struct azmi_token *to
 					       json_object_get_string(json_object_array_get_idx(val, i)));
 				continue;
 			}
-			const char *s = json_object_is_type(val, json_type_string) ? json_object_get_string(val)
-										    : json_object_to_json_string(val);
+			const char *s = json_object_is_type(val, json_type_string)
+			                    ? json_object_get_string(val)
+			                    : json_object_to_json_string(val);
 			printf("%-10s %s\n", key, s);
 		}
 		if (claims && json_object_object_get_ex(claims, "exp", &v)) {

@@ -31,20 +31,26 @@ int cli_exit_code(azmi_err err)
 	return EXIT_INTERNAL;
 }
 
-void cli_print_error(const struct azmi_error *err)
+/* Each line of `text` on stderr as "azmi: <tag><line>", so that every line says where it came from. */
+static void print_lines(const char *tag, const char *text)
 {
-	const char *p = err->message;
+	const char *p = text;
 
-	if (*p == '\0') {
-		fprintf(stderr, "azmi: %s\n", azmi_strerror(err->code));
-		return;
-	}
 	while (*p) {
 		const char *nl = strchr(p, '\n');
 		int len = nl ? (int)(nl - p) : (int)strlen(p);
-		fprintf(stderr, "azmi: %.*s\n", len, p);
+		fprintf(stderr, "azmi: %s%.*s\n", tag, len, p);
 		p += len + (nl ? 1 : 0);
 	}
+}
+
+void cli_print_error(const struct azmi_error *err)
+{
+	if (err->message[0] == '\0') {
+		fprintf(stderr, "azmi: %s\n", azmi_strerror(err->code));
+		return;
+	}
+	print_lines("", err->message);
 }
 
 int cli_usage_error(const char *fmt, ...)
@@ -64,9 +70,9 @@ static void log_to_stderr(void *userdata, enum azmi_log_level level, const char 
 	int verbose = *(const int *)userdata;
 
 	if (level <= AZMI_LOG_WARNING)
-		fprintf(stderr, "azmi: warning: %s\n", line);
+		print_lines("warning: ", line);
 	else if (verbose >= (level == AZMI_LOG_DEBUG ? 2 : 1))
-		fprintf(stderr, "azmi: %s\n", line);
+		print_lines("", line);
 }
 
 struct azmi_ctx *cli_ctx_open(const char *config, int verbose, int *exit_code)
@@ -96,7 +102,8 @@ static bool scope_is_default(const char *scope)
 static int set_identity(struct token_opts *o, enum azmi_id_kind kind, const char *value)
 {
 	if (o->req.id_kind != AZMI_ID_DEFAULT)
-		return cli_usage_error("give at most one of --client-id, --object-id, --msi-res-id, --system");
+		return cli_usage_error(
+		    "give at most one of --client-id, --object-id, --msi-res-id, --system");
 	o->req.id_kind = kind;
 	o->req.id_value = value;
 	return 0;
@@ -104,16 +111,31 @@ static int set_identity(struct token_opts *o, enum azmi_id_kind kind, const char
 
 int cli_parse_token_opts(int argc, char **argv, struct token_opts *o, const char *usage)
 {
-	enum { OPT_CLIENT = 256, OPT_OBJECT, OPT_MSI, OPT_SYSTEM, OPT_NOCACHE, OPT_TIMEOUT, OPT_CONFIG, OPT_CRED };
+	enum {
+		OPT_CLIENT = 256,
+		OPT_OBJECT,
+		OPT_MSI,
+		OPT_SYSTEM,
+		OPT_NOCACHE,
+		OPT_TIMEOUT,
+		OPT_CONFIG,
+		OPT_CRED
+	};
 	static const struct option longopts[] = {
-		{"resource", required_argument, NULL, 'r'}, {"scope", required_argument, NULL, 's'},
-		{"client-id", required_argument, NULL, OPT_CLIENT},
-		{"object-id", required_argument, NULL, OPT_OBJECT},
-		{"msi-res-id", required_argument, NULL, OPT_MSI}, {"system", no_argument, NULL, OPT_SYSTEM},
-		{"json", no_argument, NULL, 'j'}, {"no-cache", no_argument, NULL, OPT_NOCACHE},
-		{"timeout", required_argument, NULL, OPT_TIMEOUT}, {"config", required_argument, NULL, OPT_CONFIG},
-		{"credential", required_argument, NULL, OPT_CRED},
-		{"verbose", no_argument, NULL, 'v'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+	    {"resource", required_argument, NULL, 'r'},
+	    {"scope", required_argument, NULL, 's'},
+	    {"client-id", required_argument, NULL, OPT_CLIENT},
+	    {"object-id", required_argument, NULL, OPT_OBJECT},
+	    {"msi-res-id", required_argument, NULL, OPT_MSI},
+	    {"system", no_argument, NULL, OPT_SYSTEM},
+	    {"json", no_argument, NULL, 'j'},
+	    {"no-cache", no_argument, NULL, OPT_NOCACHE},
+	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+	    {"config", required_argument, NULL, OPT_CONFIG},
+	    {"credential", required_argument, NULL, OPT_CRED},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	int c, r = 0;
 
@@ -174,8 +196,8 @@ int cli_parse_token_opts(int argc, char **argv, struct token_opts *o, const char
 		return cli_usage_error("unexpected argument '%s'", argv[optind]);
 	if (r == 0 && o->is_scope && !scope_is_default(o->req.resource))
 		return cli_usage_error("--scope %s: an application token takes the scope RESOURCE/.default "
-				       "(delegated scopes such as User.Read need a user's sign-in)",
-				       o->req.resource);
+		                       "(delegated scopes such as User.Read need a user's sign-in)",
+		                       o->req.resource);
 	return r;
 }
 

@@ -6,30 +6,36 @@
 #include "cli.h"
 
 static const char usage[] =
-	"Usage: azmi COMMAND [OPTIONS]\n"
-	"Microsoft Entra access tokens from this machine's managed identity.\n"
-	"\n"
-	"Commands:\n"
-	"  token            print an access token (azmi token --resource https://storage.azure.com/)\n"
-	"  whoami           show the credential source and the identity's claims (never the token)\n"
-	"  doctor           show what azmi detects here and whether a token can be had\n"
-	"  curl ARGS...     run curl with tokens attached for Azure Storage, ARM and Key Vault\n"
-	"  exec -- CMD...   run any libcurl program the same way (LD_PRELOAD of libazmi_curl)\n"
-	"  help             this text; 'azmi COMMAND --help' for a command's options\n"
-	"\n"
-	"Exit status: 0 success, 1 internal error, 2 usage or configuration error,\n"
-	"3 no credential source here, 4 the endpoint refused (4xx),\n"
-	"5 the endpoint failed, timed out or answered nonsense.\n"
-	"\n"
-	"Environment: AZMI_CONFIG (default /etc/azmi.conf), AZMI_CACHE_DIR, AZMI_CA_FILE,\n"
-	"AZURE_CLIENT_ID, AZURE_POD_IDENTITY_AUTHORITY_HOST, IDENTITY_ENDPOINT, IDENTITY_HEADER.\n";
+    "Usage: azmi COMMAND [OPTIONS]\n"
+    "Microsoft Entra access tokens from this machine's managed identity.\n"
+    "\n"
+    "Commands:\n"
+    "  token            print an access token (azmi token --resource https://storage.azure.com/)\n"
+    "  whoami           show the credential source and the identity's claims (never the token)\n"
+    "  doctor           show what azmi detects here and whether a token can be had\n"
+    "  acr-token REG    print a token for an Azure container registry (--scope repository:NAME:pull)\n"
+    "  curl ARGS...     run curl with tokens attached for Azure Storage, ARM, Key Vault and ACR\n"
+    "  exec -- CMD...   run any libcurl program the same way (LD_PRELOAD of libazmi_curl)\n"
+    "  check-login USER show whether pam_azmi would let USER log in here, and why\n"
+    "  help             this text; 'azmi COMMAND --help' for a command's options\n"
+    "\n"
+    "Exit status: 0 success, 1 internal error, 2 usage or configuration error,\n"
+    "3 no credential source here, 4 the endpoint refused (4xx),\n"
+    "5 the endpoint failed, timed out or answered nonsense.\n"
+    "\n"
+    "Environment: AZMI_CONFIG (default /etc/azmi.conf), AZMI_CACHE_DIR, AZMI_CA_FILE,\n"
+    "AZURE_CLIENT_ID, AZURE_POD_IDENTITY_AUTHORITY_HOST, IDENTITY_ENDPOINT, IDENTITY_HEADER.\n";
 
 int main(int argc, char **argv)
 {
 	static const struct {
 		const char *name;
 		int (*fn)(int, char **);
-	} cmds[] = {{"token", cmd_token}, {"whoami", cmd_whoami}, {"doctor", cmd_doctor}};
+	} cmds[] = {{"token", cmd_token},
+	            {"whoami", cmd_whoami},
+	            {"doctor", cmd_doctor},
+	            {"acr-token", cmd_acr_token},
+	            {"check-login", cmd_check_login}};
 
 	if (argc < 2)
 		return cli_usage_error("no command given");

@@ -20,12 +20,12 @@
 
 #include "azmi.h"
 
-#define ACR_MAX_HOST 253
-#define ACR_MAX_SCOPE 1024      /* all scopes of one request, space-separated */
-#define ACR_MAX_SCOPES 8        /* scopes in one request */
-#define ACR_MAX_BODY (64 * 1024) /* largest exchange or token answer read */
-#define ACR_CACHE_SOURCE "acr-refresh"
-#define ACR_USERNAME "00000000-0000-0000-0000-000000000000" /* the user that goes with a refresh token */
+#define ACR_MAX_HOST         253
+#define ACR_MAX_SCOPE        1024        /* all scopes of one request, space-separated */
+#define ACR_MAX_SCOPES       8           /* scopes in one request */
+#define ACR_MAX_BODY         (64 * 1024) /* largest exchange or token answer read */
+#define ACR_CACHE_SOURCE     "acr-refresh"
+#define ACR_USERNAME         "00000000-0000-0000-0000-000000000000" /* the user that goes with a refresh token */
 #define ACR_DEFAULT_LIFETIME 600 /* seconds, for a registry token whose expiry cannot be read */
 
 /* Which Entra audience the registry accepted. */
@@ -76,7 +76,7 @@ bool acr_scope_valid(const char *scope);
  * False with a sentence in `why` otherwise.
  */
 bool acr_challenge_ok(const char *registry, const char *realm, const char *service, const char *scope,
-		      char *why, size_t whylen);
+                      char *why, size_t whylen);
 
 /*
  * Parse a registry answer received at `now`: field `field` ("refresh_token"
@@ -86,7 +86,7 @@ bool acr_challenge_ok(const char *registry, const char *realm, const char *servi
  * quotes the token.
  */
 azmi_err acr_answer_parse(const char *body, size_t len, const char *field, int64_t now, const char *registry,
-			  struct azmi_token **out, char *why, size_t whylen);
+                          struct azmi_token **out, char *why, size_t whylen);
 
 /* A printable summary of a registry error answer ({"errors":[{"code","message"}]} or the OAuth shapes). */
 void acr_error_text(const char *body, size_t len, char *out, size_t outlen);
@@ -98,7 +98,7 @@ void acr_error_text(const char *body, size_t len, char *out, size_t outlen);
  * (token->resource is the registry); `info` (may be NULL) says how.
  */
 azmi_err acr_refresh_token(struct azmi_ctx *ctx, const struct acr_request *req, struct azmi_token **out,
-			   struct acr_info *info, struct azmi_error *err);
+                           struct acr_info *info, struct azmi_error *err);
 
 /*
  * An access token for `scope` (see acr_scope_valid) at the registry, from
@@ -106,7 +106,7 @@ azmi_err acr_refresh_token(struct azmi_ctx *ctx, const struct acr_request *req, 
  * cached one).  On success *out holds a token to release.
  */
 azmi_err acr_access_token(struct azmi_ctx *ctx, const struct acr_request *req, const char *scope,
-			  struct azmi_token **out, struct acr_info *info, struct azmi_error *err);
+                          struct azmi_token **out, struct acr_info *info, struct azmi_error *err);
 
 /*
  * The registries this machine serves: those named by acr_registries in the

@@ -129,7 +129,7 @@ bool acr_scope_valid(const char *scope)
 }
 
 bool acr_challenge_ok(const char *registry, const char *realm, const char *service, const char *scope,
-		      char *why, size_t whylen)
+                      char *why, size_t whylen)
 {
 	static const char path[] = "/oauth2/token";
 	size_t rlen = strlen(registry), n;
@@ -182,7 +182,7 @@ static int64_t jwt_exp(const char *tok, size_t len)
 }
 
 azmi_err acr_answer_parse(const char *body, size_t len, const char *field, int64_t now, const char *registry,
-			  struct azmi_token **out, char *why, size_t whylen)
+                          struct azmi_token **out, char *why, size_t whylen)
 {
 	struct json_object *obj = json_parse_bounded(body, len);
 	const char *tok;
@@ -194,7 +194,7 @@ azmi_err acr_answer_parse(const char *body, size_t len, const char *field, int64
 	*out = NULL;
 	if (obj == NULL || !json_object_is_type(obj, json_type_object)) {
 		snprintf(why, whylen, "the answer is not a JSON object%s",
-			 len > 0 && body[0] == '<' ? " (it looks like HTML: is a proxy answering?)" : "");
+		         len > 0 && body[0] == '<' ? " (it looks like HTML: is a proxy answering?)" : "");
 		goto out;
 	}
 	if ((tok = json_get_string(obj, field, &toklen)) == NULL) {
@@ -202,9 +202,10 @@ azmi_err acr_answer_parse(const char *body, size_t len, const char *field, int64
 		goto out;
 	}
 	if (!token_text_valid(tok, toklen)) {
-		snprintf(why, whylen, "field %s is not a bearer token (%zu bytes; at most %d allowed, letters, digits "
-				      "and -._~+/= only)",
-			 field, toklen, TOKEN_MAX_LEN);
+		snprintf(why, whylen,
+		         "field %s is not a bearer token (%zu bytes; at most %d allowed, letters, digits "
+		         "and -._~+/= only)",
+		         field, toklen, TOKEN_MAX_LEN);
 		goto out;
 	}
 	exp = jwt_exp(tok, toklen);
@@ -213,14 +214,15 @@ azmi_err acr_answer_parse(const char *body, size_t len, const char *field, int64
 	if (exp < 0)
 		exp = now + ACR_DEFAULT_LIFETIME;
 	if (exp <= now) {
-		snprintf(why, whylen, "the %s is already expired (expiry %lld, now %lld): check the clock", field,
-			 (long long)exp, (long long)now);
+		snprintf(why, whylen, "the %s is already expired (expiry %lld, now %lld): check the clock",
+		         field, (long long)exp, (long long)now);
 		goto out;
 	}
 	x.expires_on = exp - now > EXPIRY_MAX_LIFETIME ? now + EXPIRY_MAX_LIFETIME : exp;
 	expiry_schedule(&x, now, -1);
 	if ((*out = token_new(tok, toklen, &x, registry,
-			      strcmp(field, "refresh_token") == 0 ? ACR_CACHE_SOURCE : "acr-access")) == NULL) {
+	                      strcmp(field, "refresh_token") == 0 ? ACR_CACHE_SOURCE : "acr-access")) ==
+	    NULL) {
 		snprintf(why, whylen, "out of memory");
 		r = AZMI_ERR_NOMEM;
 		goto out;
@@ -240,7 +242,8 @@ void acr_error_text(const char *body, size_t len, char *out, size_t outlen)
 
 	if (obj && json_object_object_get_ex(obj, "errors", &errors) &&
 	    json_object_is_type(errors, json_type_array) && json_object_array_length(errors) > 0 &&
-	    (first = json_object_array_get_idx(errors, 0)) != NULL && json_object_is_type(first, json_type_object)) {
+	    (first = json_object_array_get_idx(errors, 0)) != NULL &&
+	    json_object_is_type(first, json_type_object)) {
 		code = json_get_string(first, "code", NULL);
 		msg = json_get_string(first, "message", NULL);
 	}

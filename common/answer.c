@@ -11,7 +11,7 @@
 #include "util.h"
 
 azmi_err answer_parse(const char *body, size_t len, int64_t now, const char *resource, const char *source,
-		      struct azmi_token **out, char *why, size_t whylen)
+                      struct azmi_token **out, char *why, size_t whylen)
 {
 	struct json_object *obj = json_parse_bounded(body, len);
 	struct expiry exp;
@@ -23,7 +23,7 @@ azmi_err answer_parse(const char *body, size_t len, int64_t now, const char *res
 	*out = NULL;
 	if (obj == NULL || !json_object_is_type(obj, json_type_object)) {
 		snprintf(why, whylen, "the answer is not a JSON object%s",
-			 len > 0 && body[0] == '<' ? " (it looks like HTML: is a proxy answering?)" : "");
+		         len > 0 && body[0] == '<' ? " (it looks like HTML: is a proxy answering?)" : "");
 		goto out;
 	}
 	if ((tok = json_get_string(obj, "access_token", &toklen)) == NULL) {
@@ -31,9 +31,10 @@ azmi_err answer_parse(const char *body, size_t len, int64_t now, const char *res
 		goto out;
 	}
 	if (!token_text_valid(tok, toklen)) {
-		snprintf(why, whylen, "field access_token is not a bearer token (%zu bytes; at most %d allowed, "
-				      "letters, digits and -._~+/= only)",
-			 toklen, TOKEN_MAX_LEN);
+		snprintf(why, whylen,
+		         "field access_token is not a bearer token (%zu bytes; at most %d allowed, "
+		         "letters, digits and -._~+/= only)",
+		         toklen, TOKEN_MAX_LEN);
 		goto out;
 	}
 	if (json_object_object_get_ex(obj, "token_type", &tt) && tt != NULL &&

@@ -14,7 +14,7 @@
  * the field but never quotes the token.
  */
 azmi_err answer_parse(const char *body, size_t len, int64_t now, const char *resource, const char *source,
-		      struct azmi_token **out, char *why, size_t whylen);
+                      struct azmi_token **out, char *why, size_t whylen);
 
 /*
  * A printable, bounded summary of an error answer: "error: description" from

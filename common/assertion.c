@@ -47,7 +47,8 @@ static int password_cb(char *buf, int size, int rwflag, void *u)
 	return (int)len;
 }
 
-static azmi_err pem_load(const char *path, const char *password, struct pem_contents *p, struct azmi_error *err)
+static azmi_err pem_load(const char *path, const char *password, struct pem_contents *p,
+                         struct azmi_error *err)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -57,8 +58,10 @@ static azmi_err pem_load(const char *path, const char *password, struct pem_cont
 
 	if (e != 0)
 		return err_set(err, AZMI_ERR_CONFIG, "environment", 0,
-			       "environment: cannot read AZURE_CLIENT_CERTIFICATE_PATH %s: %s", path,
-			       e == EFBIG ? "larger than 256 KiB" : e == EINVAL ? "not a regular file" : strerror(e));
+		               "environment: cannot read AZURE_CLIENT_CERTIFICATE_PATH %s: %s", path,
+		               e == EFBIG    ? "larger than 256 KiB"
+		               : e == EINVAL ? "not a regular file"
+		                             : strerror(e));
 	bio = BIO_new_mem_buf(text, (int)len);
 	while (bio && p->ncerts < MAX_CHAIN && (x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL)
 		p->certs[p->ncerts++] = x;
@@ -72,20 +75,21 @@ static azmi_err pem_load(const char *path, const char *password, struct pem_cont
 	free(text);
 	if (p->key == NULL)
 		return err_set(err, AZMI_ERR_CONFIG, "environment", 0,
-			       "environment: no usable private key in %s (encrypted? set "
-			       "AZURE_CLIENT_CERTIFICATE_PASSWORD)",
-			       path);
+		               "environment: no usable private key in %s (encrypted? set "
+		               "AZURE_CLIENT_CERTIFICATE_PASSWORD)",
+		               path);
 	if (EVP_PKEY_base_id(p->key) != EVP_PKEY_RSA)
-		return err_set(err, AZMI_ERR_CONFIG, "environment", 0,
-			       "environment: the key in %s is not an RSA key; Entra certificate credentials use RSA",
-			       path);
+		return err_set(
+		    err, AZMI_ERR_CONFIG, "environment", 0,
+		    "environment: the key in %s is not an RSA key; Entra certificate credentials use RSA",
+		    path);
 	for (p->leaf = 0; p->leaf < p->ncerts; p->leaf++)
 		if (X509_check_private_key(p->certs[p->leaf], p->key) == 1)
 			break;
 	ERR_clear_error();
 	if (p->leaf == p->ncerts)
 		return err_set(err, AZMI_ERR_CONFIG, "environment", 0,
-			       "environment: %s holds no certificate matching its private key", path);
+		               "environment: %s holds no certificate matching its private key", path);
 	return AZMI_OK;
 }
 
@@ -114,20 +118,21 @@ static void uuid4(char out[37])
 		memset(b, 0, sizeof(b));
 	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
 	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
-		 b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+	         b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
 }
 
 /* base64url of a JSON object's compact text. */
 static char *json_part(struct json_object *o)
 {
-	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	const char *s =
+	    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 
 	return s ? jwt_b64_encode((const unsigned char *)s, strlen(s), true) : NULL;
 }
 
 static char *signing_input(const struct pem_contents *p, bool send_chain, const char *client_id,
-			   const char *audience, int64_t now)
+                           const char *audience, int64_t now)
 {
 	struct json_object *h = json_object_new_object(), *c = json_object_new_object(), *x5c;
 	char jti[37], *x5t = cert_b64(p->certs[p->leaf], true, true), *hb = NULL, *cb = NULL, *out = NULL;
@@ -192,7 +197,7 @@ static char *sign_ps256(EVP_PKEY *key, const char *input)
 }
 
 azmi_err assertion_sign(const char *pem_path, const char *password, bool send_chain, const char *client_id,
-			const char *audience, int64_t now, char **out, struct azmi_error *err)
+                        const char *audience, int64_t now, char **out, struct azmi_error *err)
 {
 	struct pem_contents p = {0};
 	char *input = NULL, *sig = NULL;
@@ -201,7 +206,8 @@ azmi_err assertion_sign(const char *pem_path, const char *password, bool send_ch
 	*out = NULL;
 	if ((r = pem_load(pem_path, password, &p, err)) != AZMI_OK)
 		goto out;
-	r = err_set(err, AZMI_ERR_SYSTEM, "environment", 0, "environment: signing the client assertion failed");
+	r = err_set(err, AZMI_ERR_SYSTEM, "environment", 0,
+	            "environment: signing the client assertion failed");
 	if ((input = signing_input(&p, send_chain, client_id, audience, now)) == NULL ||
 	    (sig = sign_ps256(p.key, input)) == NULL)
 		goto out;

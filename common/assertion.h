@@ -12,7 +12,7 @@
 #include "azmi.h"
 
 #define ASSERTION_LIFETIME 600
-#define ASSERTION_MAX_PEM (256 * 1024)
+#define ASSERTION_MAX_PEM  (256 * 1024)
 
 /*
  * Sign an assertion for `client_id` addressed to `audience` (the token URL)
@@ -21,6 +21,6 @@
  * *out is a new string; wipe it after use.
  */
 azmi_err assertion_sign(const char *pem_path, const char *password, bool send_chain, const char *client_id,
-			const char *audience, int64_t now, char **out, struct azmi_error *err);
+                        const char *audience, int64_t now, char **out, struct azmi_error *err);
 
 #endif

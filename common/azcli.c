@@ -22,7 +22,7 @@
 extern char **environ;
 
 azmi_err azcli_parse(const char *text, size_t len, const char *resource, int64_t now, struct azmi_token **out,
-		     struct azmi_error *err)
+                     struct azmi_error *err)
 {
 	struct json_object *o = json_parse_bounded(text, len);
 	struct expiry x;
@@ -40,13 +40,15 @@ azmi_err azcli_parse(const char *text, size_t len, const char *resource, int64_t
 		goto out;
 	}
 	if (json_get_int64(o, "expires_on", 0, 253402300799, &x.expires_on) != 0) {
-		err_set(err, r, "azure_cli", 0,
-			"azure_cli: az's output has no numeric expires_on (Azure CLI 2.54 or later is needed)");
+		err_set(
+		    err, r, "azure_cli", 0,
+		    "azure_cli: az's output has no numeric expires_on (Azure CLI 2.54 or later is needed)");
 		goto out;
 	}
 	if (x.expires_on <= now || x.expires_on - now > EXPIRY_MAX_LIFETIME) {
-		err_set(err, r, "azure_cli", 0, "azure_cli: az's token expires at %lld, which is not plausible",
-			(long long)x.expires_on);
+		err_set(err, r, "azure_cli", 0,
+		        "azure_cli: az's token expires at %lld, which is not plausible",
+		        (long long)x.expires_on);
 		goto out;
 	}
 	expiry_schedule(&x, now, -1);
@@ -78,7 +80,8 @@ static bool collect(int outfd, int errfd, struct buf *out, struct buf *errb, int
 				p[i].fd = -1;
 				continue;
 			}
-			buf_append(i == 0 ? out : errb, chunk, (size_t)n); /* past the cap: dropped, flagged */
+			buf_append(i == 0 ? out : errb, chunk,
+			           (size_t)n); /* past the cap: dropped, flagged */
 		}
 	}
 	explicit_bzero(chunk, sizeof(chunk));
@@ -93,17 +96,17 @@ static azmi_err explain_failure(int status, const struct buf *errb, struct azmi_
 	util_sanitize(text, sizeof(text), e, strnlen(e, errb->len));
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
 		return err_set(err, AZMI_ERR_UNAVAILABLE, "azure_cli", 0,
-			       "azure_cli: the Azure CLI is not installed (no az on PATH)");
+		               "azure_cli: the Azure CLI is not installed (no az on PATH)");
 	if (strstr(e, "az login") != NULL)
 		return err_set(err, AZMI_ERR_UNAVAILABLE, "azure_cli", 0,
-			       "azure_cli: not logged in: run 'az login' (az said: %s)", text);
+		               "azure_cli: not logged in: run 'az login' (az said: %s)", text);
 	return err_set(err, AZMI_ERR_REFUSED, "azure_cli", 0, "azure_cli: az failed (%s %d): %s",
-		       WIFEXITED(status) ? "exit status" : "signal",
-		       WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), text);
+	               WIFEXITED(status) ? "exit status" : "signal",
+	               WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), text);
 }
 
 azmi_err azcli_get_token(const char *resource, int64_t deadline_ms, struct azmi_token **out,
-			 struct azmi_error *err)
+                         struct azmi_error *err)
 {
 	/* posix_spawn wants writable strings. */
 	char a0[] = "az", a1[] = "account", a2[] = "get-access-token", a3[] = "--output", a4[] = "json",
@@ -120,7 +123,7 @@ azmi_err azcli_get_token(const char *resource, int64_t deadline_ms, struct azmi_
 	*out = NULL;
 	if (resource[0] == '-' || strlen(resource) >= sizeof(res))
 		return err_set(err, AZMI_ERR_USAGE, "azure_cli", 0,
-			       "azure_cli: a resource cannot start with '-' or exceed 1024 characters");
+		               "azure_cli: a resource cannot start with '-' or exceed 1024 characters");
 	memcpy(res, resource, strlen(resource) + 1);
 	if (pipe2(outp, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0) {
 		r = err_set(err, AZMI_ERR_SYSTEM, "azure_cli", 0, "azure_cli: pipe: %s", strerror(errno));
@@ -143,8 +146,9 @@ azmi_err azcli_get_token(const char *resource, int64_t deadline_ms, struct azmi_
 		close(errp[0]);
 		if (e == ENOENT)
 			return err_set(err, AZMI_ERR_UNAVAILABLE, "azure_cli", 0,
-				       "azure_cli: the Azure CLI is not installed (no az on PATH)");
-		return err_set(err, AZMI_ERR_SYSTEM, "azure_cli", 0, "azure_cli: cannot run az: %s", strerror(e));
+			               "azure_cli: the Azure CLI is not installed (no az on PATH)");
+		return err_set(err, AZMI_ERR_SYSTEM, "azure_cli", 0, "azure_cli: cannot run az: %s",
+		               strerror(e));
 	}
 	buf_init(&ob, AZCLI_MAX_OUTPUT);
 	buf_init(&eb, 8192);
@@ -152,14 +156,15 @@ azmi_err azcli_get_token(const char *resource, int64_t deadline_ms, struct azmi_
 		kill(pid, SIGKILL);
 		waitpid(pid, &status, 0);
 		r = err_set(err, AZMI_ERR_TIMEOUT, "azure_cli", 0,
-			    "azure_cli: az account get-access-token did not finish within %d s; killed it",
-			    (int)((limit < deadline_ms ? AZCLI_TIMEOUT_MS : deadline_ms - (limit - AZCLI_TIMEOUT_MS)) /
-				  1000));
+		            "azure_cli: az account get-access-token did not finish within %d s; killed it",
+		            (int)((limit < deadline_ms ? AZCLI_TIMEOUT_MS
+		                                       : deadline_ms - (limit - AZCLI_TIMEOUT_MS)) /
+		                  1000));
 	} else if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		r = explain_failure(status, &eb, err);
 	} else if (ob.overflow) {
-		r = err_set(err, AZMI_ERR_PROTOCOL, "azure_cli", 0, "azure_cli: az printed more than %d bytes",
-			    AZCLI_MAX_OUTPUT);
+		r = err_set(err, AZMI_ERR_PROTOCOL, "azure_cli", 0,
+		            "azure_cli: az printed more than %d bytes", AZCLI_MAX_OUTPUT);
 	} else {
 		r = azcli_parse(ob.data ? ob.data : "", ob.len, resource, util_now(), out, err);
 	}

@@ -16,10 +16,10 @@
  * AZMI_ERR_UNAVAILABLE when az is not installed or not logged in.
  */
 azmi_err azcli_get_token(const char *resource, int64_t deadline_ms, struct azmi_token **out,
-			 struct azmi_error *err);
+                         struct azmi_error *err);
 
 /* Parse az's JSON output (exposed for tests and fuzzing). */
 azmi_err azcli_parse(const char *text, size_t len, const char *resource, int64_t now, struct azmi_token **out,
-		     struct azmi_error *err);
+                     struct azmi_error *err);
 
 #endif

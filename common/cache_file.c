@@ -60,21 +60,23 @@ void file_cache_open(struct file_cache *fc, const char *dir, const struct log_si
 	if (fd < 0 && errno == ENOENT) {
 		if (mkdir(fc->dir, 0700) != 0 && errno != EEXIST) {
 			log_line(log, AZMI_LOG_WARNING, "token cache off: cannot create %s: %s", fc->dir,
-				 strerror(errno));
+			         strerror(errno));
 			return;
 		}
 		fd = open(fc->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	}
 	if (fd < 0) {
 		log_line(log, AZMI_LOG_WARNING, "token cache off: cannot open %s: %s", fc->dir,
-			 errno == ELOOP || errno == ENOTDIR ? "not a directory (a symbolic link?)" : strerror(errno));
+		         errno == ELOOP || errno == ENOTDIR ? "not a directory (a symbolic link?)"
+		                                            : strerror(errno));
 		return;
 	}
 	if (fstat(fd, &st) != 0 || !private_to_us(&st, &why)) {
-		log_line(log, AZMI_LOG_WARNING, "token cache off: %s is %s (mode %04o, uid %u); it must be a 0700 "
-						"directory of uid %u",
-			 fc->dir, why ? why : "unreadable", (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid,
-			 (unsigned)geteuid());
+		log_line(log, AZMI_LOG_WARNING,
+		         "token cache off: %s is %s (mode %04o, uid %u); it must be a 0700 "
+		         "directory of uid %u",
+		         fc->dir, why ? why : "unreadable", (unsigned)(st.st_mode & 07777),
+		         (unsigned)st.st_uid, (unsigned)geteuid());
 		close(fd);
 		return;
 	}
@@ -117,7 +119,8 @@ void file_cache_name(const struct cache_key *k, char out[41])
 	 * a file, and the file is matched against the full key before use.
 	 * (SHA-256 here would make every cache hit initialise OpenSSL.)
 	 */
-	static const uint64_t bases[3] = {14695981039346656037ULL, 0x9e3779b97f4a7c15ULL, 0xc2b2ae3d27d4eb4fULL};
+	static const uint64_t bases[3] = {14695981039346656037ULL, 0x9e3779b97f4a7c15ULL,
+	                                  0xc2b2ae3d27d4eb4fULL};
 
 	char hex[3 * 16 + 1];
 
@@ -214,7 +217,8 @@ static bool read_checked(struct file_cache *fc, const char *name, struct buf *b)
 
 	if ((fd = open_checked(fc, name, O_RDONLY, &why)) < 0) {
 		if (why)
-			log_line(fc->log, AZMI_LOG_WARNING, "token cache: ignoring %s/%s: %s", fc->dir, name, why);
+			log_line(fc->log, AZMI_LOG_WARNING, "token cache: ignoring %s/%s: %s", fc->dir, name,
+			         why);
 		return false;
 	}
 	buf_init(b, CACHE_FILE_MAX_BYTES);
@@ -238,8 +242,8 @@ struct azmi_token *file_cache_load(struct file_cache *fc, const struct cache_key
 	if (read_checked(fc, name, &b)) {
 		tok = file_cache_parse(b.data, b.len, k, now);
 		if (tok == NULL && b.len > 0)
-			log_line(fc->log, AZMI_LOG_DEBUG, "token cache: %s/%s is expired or malformed; not used",
-				 fc->dir, name);
+			log_line(fc->log, AZMI_LOG_DEBUG,
+			         "token cache: %s/%s is expired or malformed; not used", fc->dir, name);
 	}
 	buf_free(&b);
 	return tok;
@@ -270,7 +274,7 @@ static bool is_cache_name(const char *name)
 
 /* One file of file_cache_each: its key from its own header, then the full check of file_cache_parse. */
 static void scan_one(struct file_cache *fc, const char *name, const char *source, int64_t now,
-		     file_cache_each_fn *fn, void *userdata)
+                     file_cache_each_fn *fn, void *userdata)
 {
 	char src[64], kind[2], id[1100], resource[1100], again[41];
 	struct cache_key k;
@@ -286,7 +290,8 @@ static void scan_one(struct file_cache *fc, const char *name, const char *source
 	end = b.data + b.len;
 	if (!copy_field(&p, end, "source", src, sizeof(src)) || strcmp(src, source) != 0 ||
 	    !copy_field(&p, end, "kind", kind, sizeof(kind)) || kind[0] < '0' || kind[0] > '4' ||
-	    !copy_field(&p, end, "id", id, sizeof(id)) || !copy_field(&p, end, "resource", resource, sizeof(resource)))
+	    !copy_field(&p, end, "id", id, sizeof(id)) ||
+	    !copy_field(&p, end, "resource", resource, sizeof(resource)))
 		goto out;
 	k.source = src;
 	k.kind = (enum azmi_id_kind)(kind[0] - '0');
@@ -304,7 +309,7 @@ out:
 }
 
 void file_cache_each(struct file_cache *fc, const char *source, int64_t now, file_cache_each_fn *fn,
-		     void *userdata)
+                     void *userdata)
 {
 	struct dirent *e;
 	unsigned int seen = 0;
@@ -339,7 +344,7 @@ int file_cache_lock(struct file_cache *fc, const struct cache_key *k, int64_t de
 	strcat(name, ".lock");
 	if ((fd = open_checked(fc, name, O_RDWR | O_CREAT, &why)) < 0) {
 		log_line(fc->log, AZMI_LOG_WARNING, "token cache: cannot use lock %s/%s: %s", fc->dir, name,
-			 why ? why : strerror(errno));
+		         why ? why : strerror(errno));
 		return -1;
 	}
 	while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
@@ -386,10 +391,11 @@ azmi_err file_cache_store(struct file_cache *fc, const struct cache_key *k, cons
 		return AZMI_OK;
 	file_cache_name(k, name);
 	snprintf(tmp, sizeof(tmp), ".%s.%ld.%u.tmp", name, (long)getpid(), util_random_below(1u << 30));
-	len = asprintf(&text, CACHE_MAGIC "\nsource %s\nkind %d\nid %s\nresource %s\nexpires_on %lld\n"
-				"refresh_on %lld\nstale_on %lld\ntoken %s\n",
-		       k->source, (int)k->kind, k->id ? k->id : "-", k->resource, (long long)x->expires_on,
-		       (long long)x->refresh_on, (long long)x->stale_on, tok->access_token);
+	len = asprintf(&text,
+	               CACHE_MAGIC "\nsource %s\nkind %d\nid %s\nresource %s\nexpires_on %lld\n"
+	                           "refresh_on %lld\nstale_on %lld\ntoken %s\n",
+	               k->source, (int)k->kind, k->id ? k->id : "-", k->resource, (long long)x->expires_on,
+	               (long long)x->refresh_on, (long long)x->stale_on, tok->access_token);
 	if (len < 0)
 		return AZMI_ERR_NOMEM;
 	fd = openat(fc->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -408,7 +414,7 @@ azmi_err file_cache_store(struct file_cache *fc, const struct cache_key *k, cons
 out:
 	if (r != AZMI_OK)
 		log_line(fc->log, AZMI_LOG_WARNING, "token cache: cannot write %s/%s: %s", fc->dir, name,
-			 strerror(errno));
+		         strerror(errno));
 	explicit_bzero(text, (size_t)len);
 	free(text);
 	return r;

@@ -54,7 +54,7 @@ azmi_err file_cache_store(struct file_cache *fc, const struct cache_key *k, cons
 #define CACHE_FILE_SCAN_MAX 4096
 typedef void file_cache_each_fn(void *userdata, const struct cache_key *k);
 void file_cache_each(struct file_cache *fc, const char *source, int64_t now, file_cache_each_fn *fn,
-		     void *userdata);
+                     void *userdata);
 
 /* Parse a cache file's text for `k` (exposed for tests and fuzzing); NULL when invalid. */
 struct azmi_token *file_cache_parse(const char *text, size_t len, const struct cache_key *k, int64_t now);

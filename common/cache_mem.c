@@ -153,7 +153,7 @@ static void deadline_to_timespec(int64_t deadline_ms, struct timespec *ts)
 }
 
 enum mem_result cache_mem_acquire(struct cache_mem *c, const struct cache_key *k, int64_t now,
-				  int64_t deadline_ms, struct azmi_token **tok, struct azmi_error *err)
+                                  int64_t deadline_ms, struct azmi_token **tok, struct azmi_error *err)
 {
 	uint64_t h = cache_key_hash(k);
 	struct mem_entry *e;
@@ -196,7 +196,7 @@ enum mem_result cache_mem_acquire(struct cache_mem *c, const struct cache_key *k
 		}
 		if (e->generation == gen) {
 			err_set(err, AZMI_ERR_TIMEOUT, "cache", 0,
-				"timed out waiting for another thread's token request");
+			        "timed out waiting for another thread's token request");
 			r = MEM_FAILED;
 			break;
 		}
@@ -220,7 +220,7 @@ static void store(struct mem_entry *e, struct azmi_token *tok)
 }
 
 void cache_mem_complete(struct cache_mem *c, const struct cache_key *k, struct azmi_token *tok,
-			const struct azmi_error *err)
+                        const struct azmi_error *err)
 {
 	struct mem_entry *e;
 

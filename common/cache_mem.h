@@ -11,9 +11,9 @@
 #include "azmi.h"
 #include "cache_key.h"
 
-#define CACHE_MEM_BUCKETS 64
-#define CACHE_MEM_MAX_ENTRIES 1024 /* bound: keys come from callers */
-#define CACHE_RETRY_AFTER_FAILURE 30 /* seconds between refresh attempts once one failed */
+#define CACHE_MEM_BUCKETS         64
+#define CACHE_MEM_MAX_ENTRIES     1024 /* bound: keys come from callers */
+#define CACHE_RETRY_AFTER_FAILURE 30   /* seconds between refresh attempts once one failed */
 
 struct mem_entry;
 
@@ -25,8 +25,8 @@ struct cache_mem {
 };
 
 enum mem_result {
-	MEM_HIT,    /* *tok is a token to use (fresh, or still valid while another thread refreshes) */
-	MEM_FETCH,  /* the caller must fetch, then call cache_mem_complete; *tok is a stale fallback or NULL */
+	MEM_HIT,   /* *tok is a token to use (fresh, or still valid while another thread refreshes) */
+	MEM_FETCH, /* the caller must fetch, then call cache_mem_complete; *tok is a stale fallback or NULL */
 	MEM_FAILED, /* the fetch this caller waited for failed; `err` says why */
 };
 
@@ -38,7 +38,7 @@ void cache_mem_destroy(struct cache_mem *c);
  * another thread fetches a key that has no usable token.
  */
 enum mem_result cache_mem_acquire(struct cache_mem *c, const struct cache_key *k, int64_t now,
-				  int64_t deadline_ms, struct azmi_token **tok, struct azmi_error *err);
+                                  int64_t deadline_ms, struct azmi_token **tok, struct azmi_error *err);
 
 /*
  * End a fetch begun by MEM_FETCH: store `tok` when not NULL (a new reference
@@ -46,7 +46,7 @@ enum mem_result cache_mem_acquire(struct cache_mem *c, const struct cache_key *k
  * token still served): waiters learn why, and refreshes pause for 30 s.
  */
 void cache_mem_complete(struct cache_mem *c, const struct cache_key *k, struct azmi_token *tok,
-			const struct azmi_error *err);
+                        const struct azmi_error *err);
 
 /* The fresh token for `k`, referenced, or NULL: the lookup's fast path, which never waits or fetches. */
 struct azmi_token *cache_mem_peek(struct cache_mem *c, const struct cache_key *k, int64_t now);

@@ -14,18 +14,41 @@
 #include "util.h"
 
 #define DEFAULT_IMDS_ENDPOINT "http://169.254.169.254"
-#define DEFAULT_TIMEOUT_MS (90 * 1000L)
+#define DEFAULT_TIMEOUT_MS    (90 * 1000L)
 
 /* Every key any part of azmi reads, so a typo can be reported. */
 static const char *const known_keys[] = {
-	/* core */
-	"imds_endpoint", "ca_file", "cloud", "timeout", "cache_dir", "cache", "use_azure_cli",
-	/* curl plug-in */
-	"curl_rule", "storage_version", "curl_retry_on_challenge",
-	/* logins */
-	"allowed_domains", "user_map", "upn_suffix", "admin_group", "cache_ttl", "offline_grace", "uid_range",
-	"arm_endpoint", "graph_endpoint", "tenant", "audiences", "require", "required_roles", "admin_roles",
-	"required_groups", "authority",
+    /* core */
+    "imds_endpoint",
+    "ca_file",
+    "cloud",
+    "timeout",
+    "cache_dir",
+    "cache",
+    "use_azure_cli",
+    /* curl plug-in */
+    "curl_rule",
+    "storage_version",
+    "curl_retry_on_challenge",
+    /* container registries */
+    "acr_registries",
+    /* logins */
+    "allowed_domains",
+    "user_map",
+    "upn_suffix",
+    "admin_group",
+    "cache_ttl",
+    "offline_grace",
+    "uid_range",
+    "arm_endpoint",
+    "graph_endpoint",
+    "tenant",
+    "audiences",
+    "require",
+    "required_roles",
+    "admin_roles",
+    "required_groups",
+    "authority",
 };
 
 bool config_key_is_known(const char *key)
@@ -58,7 +81,7 @@ static bool line_is_text(const char *line, size_t len)
 }
 
 static azmi_err config_add(struct config_file *cf, const char *k, size_t klen, const char *v, size_t vlen,
-			   unsigned int line)
+                           unsigned int line)
 {
 	struct config_kv *items = reallocarray(cf->items, cf->count + 1, sizeof(*items));
 
@@ -79,7 +102,7 @@ static azmi_err config_add(struct config_file *cf, const char *k, size_t klen, c
 }
 
 azmi_err config_parse(struct config_file *cf, const char *name, const char *text, size_t len,
-		      struct azmi_error *err)
+                      struct azmi_error *err)
 {
 	unsigned int lineno = 0;
 	size_t pos = 0;
@@ -97,8 +120,8 @@ azmi_err config_parse(struct config_file *cf, const char *name, const char *text
 		if (i == llen || line[i] == '#')
 			continue;
 		if (!line_is_text(line, llen))
-			return err_set(err, AZMI_ERR_CONFIG, "config", 0, "%s:%u: control characters in line", name,
-				       lineno);
+			return err_set(err, AZMI_ERR_CONFIG, "config", 0, "%s:%u: control characters in line",
+			               name, lineno);
 		kstart = i;
 		while (i < llen && is_key_char(line[i]))
 			i++;
@@ -106,9 +129,10 @@ azmi_err config_parse(struct config_file *cf, const char *name, const char *text
 		while (i < llen && is_space(line[i]))
 			i++;
 		if (kend == kstart || i == llen || line[i] != '=')
-			return err_set(err, AZMI_ERR_CONFIG, "config", 0,
-				       "%s:%u: expected \"key = value\" (keys are lower case letters, digits and _)",
-				       name, lineno);
+			return err_set(
+			    err, AZMI_ERR_CONFIG, "config", 0,
+			    "%s:%u: expected \"key = value\" (keys are lower case letters, digits and _)",
+			    name, lineno);
 		i++;
 		while (i < llen && is_space(line[i]))
 			i++;
@@ -116,8 +140,8 @@ azmi_err config_parse(struct config_file *cf, const char *name, const char *text
 		while (vend > i && is_space(line[vend - 1]))
 			vend--;
 		if (vend - i > CONFIG_MAX_VALUE)
-			return err_set(err, AZMI_ERR_CONFIG, "config", 0, "%s:%u: value longer than %d bytes", name,
-				       lineno, CONFIG_MAX_VALUE);
+			return err_set(err, AZMI_ERR_CONFIG, "config", 0, "%s:%u: value longer than %d bytes",
+			               name, lineno, CONFIG_MAX_VALUE);
 		if (config_add(cf, line + kstart, kend - kstart, line + i, vend - i, lineno) != AZMI_OK)
 			return err_set(err, AZMI_ERR_NOMEM, "config", 0, "out of memory reading %s", name);
 	}
@@ -136,26 +160,30 @@ azmi_err config_read(struct config_file *cf, const char *path, bool required, st
 		if (errno == ENOENT && !required)
 			return AZMI_OK;
 		if (errno == ELOOP)
-			return err_set(err, AZMI_ERR_CONFIG, "config", 0, "%s: is a symbolic link; refusing it", path);
-		return err_set(err, AZMI_ERR_CONFIG, "config", 0, "%s: cannot open: %s", path, strerror(errno));
+			return err_set(err, AZMI_ERR_CONFIG, "config", 0,
+			               "%s: is a symbolic link; refusing it", path);
+		return err_set(err, AZMI_ERR_CONFIG, "config", 0, "%s: cannot open: %s", path,
+		               strerror(errno));
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		err_set(err, AZMI_ERR_CONFIG, "config", 0, "%s: not a regular file", path);
 		goto out;
 	}
 	if (st.st_uid != 0 && st.st_uid != geteuid()) {
-		err_set(err, AZMI_ERR_CONFIG, "config", 0, "%s: owned by uid %u, not root or uid %u; refusing it",
-			path, (unsigned)st.st_uid, (unsigned)geteuid());
+		err_set(err, AZMI_ERR_CONFIG, "config", 0,
+		        "%s: owned by uid %u, not root or uid %u; refusing it", path, (unsigned)st.st_uid,
+		        (unsigned)geteuid());
 		goto out;
 	}
 	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
 		err_set(err, AZMI_ERR_CONFIG, "config", 0,
-			"%s: writable by group or others (mode %04o); refusing it (chmod go-w)", path,
-			(unsigned)(st.st_mode & 07777));
+		        "%s: writable by group or others (mode %04o); refusing it (chmod go-w)", path,
+		        (unsigned)(st.st_mode & 07777));
 		goto out;
 	}
 	if (st.st_size > CONFIG_MAX_BYTES) {
-		err_set(err, AZMI_ERR_CONFIG, "config", 0, "%s: larger than %d bytes", path, CONFIG_MAX_BYTES);
+		err_set(err, AZMI_ERR_CONFIG, "config", 0, "%s: larger than %d bytes", path,
+		        CONFIG_MAX_BYTES);
 		goto out;
 	}
 	text = malloc((size_t)st.st_size + 1);
@@ -167,7 +195,8 @@ azmi_err config_read(struct config_file *cf, const char *path, bool required, st
 	if (n >= 0 && n <= st.st_size)
 		text[n] = '\0';
 	if (n < 0 || n > st.st_size) {
-		err_set(err, AZMI_ERR_CONFIG, "config", 0, "%s: read failed or file changed while reading", path);
+		err_set(err, AZMI_ERR_CONFIG, "config", 0, "%s: read failed or file changed while reading",
+		        path);
 		goto out;
 	}
 	cf->path = strdup(path);
@@ -236,10 +265,11 @@ static int parse_yes_no(const char *v, bool *out)
 	return 0;
 }
 
-static const char *const arm_hosts[] = {"https://management.azure.com", "https://management.usgovcloudapi.net",
-					 "https://management.chinacloudapi.cn"};
+static const char *const arm_hosts[] = {"https://management.azure.com",
+                                        "https://management.usgovcloudapi.net",
+                                        "https://management.chinacloudapi.cn"};
 static const char *const graph_hosts[] = {"https://graph.microsoft.com", "https://graph.microsoft.us",
-					   "https://microsoftgraph.chinacloudapi.cn"};
+                                          "https://microsoftgraph.chinacloudapi.cn"};
 
 const char *settings_cloud_arm(enum azmi_cloud cloud)
 {
@@ -257,7 +287,7 @@ const char *settings_cloud_graph(enum azmi_cloud cloud)
  * to exactly that origin.  The trailing slash is dropped.
  */
 static azmi_err https_base(char **dst, const char *value, const char *key, const char *where,
-			   struct azmi_error *err)
+                           struct azmi_error *err)
 {
 	size_t len = strlen(value);
 	const char *host = value + 8;
@@ -266,10 +296,11 @@ static azmi_err https_base(char **dst, const char *value, const char *key, const
 		len--;
 	if (len <= 8 || strncmp(value, "https://", 8) != 0 || !valid_endpoint(value) ||
 	    strcspn(host, "/?#@\\") < len - 8)
-		return err_set(err, AZMI_ERR_CONFIG, "config", 0,
-			       "%s: %s must be an https:// URL with a host and no path (tokens are never sent over "
-			       "plain http)",
-			       where, key);
+		return err_set(
+		    err, AZMI_ERR_CONFIG, "config", 0,
+		    "%s: %s must be an https:// URL with a host and no path (tokens are never sent over "
+		    "plain http)",
+		    where, key);
 	free(*dst);
 	if ((*dst = strndup(value, len)) == NULL)
 		return err_set(err, AZMI_ERR_NOMEM, "config", 0, "out of memory");
@@ -277,7 +308,7 @@ static azmi_err https_base(char **dst, const char *value, const char *key, const
 }
 
 static azmi_err settings_endpoints(struct settings *s, struct config_file *cf, const char *where,
-				   struct azmi_error *err)
+                                   struct azmi_error *err)
 {
 	const char *v;
 	azmi_err r;
@@ -309,29 +340,31 @@ static azmi_err settings_from_file(struct settings *s, struct config_file *cf, s
 		if (set_string(&s->imds_endpoint, v))
 			return AZMI_ERR_NOMEM;
 		/* The trailing slash of a base URL would double the path separator. */
-		for (size_t len = strlen(s->imds_endpoint); len > 0 && s->imds_endpoint[len - 1] == '/'; len--)
+		for (size_t len = strlen(s->imds_endpoint); len > 0 && s->imds_endpoint[len - 1] == '/';
+		     len--)
 			s->imds_endpoint[len - 1] = '\0';
 		if (!valid_endpoint(s->imds_endpoint) || strstr(s->imds_endpoint, "://")[3] == '\0')
 			return err_set(err, AZMI_ERR_CONFIG, "config", 0,
-				       "%s: imds_endpoint must be an http:// or https:// URL", where);
+			               "%s: imds_endpoint must be an http:// or https:// URL", where);
 	}
 	if ((v = config_get(cf, "ca_file")) != NULL && set_string(&s->ca_file, v))
 		return AZMI_ERR_NOMEM;
 	if ((v = config_get(cf, "cache_dir")) != NULL) {
 		if (v[0] != '/')
-			return err_set(err, AZMI_ERR_CONFIG, "config", 0, "%s: cache_dir must be an absolute path",
-				       where);
+			return err_set(err, AZMI_ERR_CONFIG, "config", 0,
+			               "%s: cache_dir must be an absolute path", where);
 		if (set_string(&s->cache_dir, v))
 			return AZMI_ERR_NOMEM;
 	}
 	if ((v = config_get(cf, "cache")) != NULL && parse_yes_no(v, &s->cache_enabled) != 0)
 		return err_set(err, AZMI_ERR_CONFIG, "config", 0, "%s: cache must be yes or no", where);
 	if ((v = config_get(cf, "use_azure_cli")) != NULL && parse_yes_no(v, &s->use_azure_cli) != 0)
-		return err_set(err, AZMI_ERR_CONFIG, "config", 0, "%s: use_azure_cli must be yes or no", where);
+		return err_set(err, AZMI_ERR_CONFIG, "config", 0, "%s: use_azure_cli must be yes or no",
+		               where);
 	if ((v = config_get(cf, "timeout")) != NULL) {
 		if (!util_parse_int64(v, strlen(v), 1, 3600, &n))
 			return err_set(err, AZMI_ERR_CONFIG, "config", 0,
-				       "%s: timeout must be a whole number of seconds from 1 to 3600", where);
+			               "%s: timeout must be a whole number of seconds from 1 to 3600", where);
 		s->timeout_ms = (long)n * 1000;
 	}
 	if ((v = config_get(cf, "cloud")) != NULL) {
@@ -343,7 +376,8 @@ static azmi_err settings_from_file(struct settings *s, struct config_file *cf, s
 			s->cloud = CLOUD_CHINA;
 		else
 			return err_set(err, AZMI_ERR_CONFIG, "config", 0,
-				       "%s: cloud must be AzureCloud, AzureUSGovernment or AzureChinaCloud", where);
+			               "%s: cloud must be AzureCloud, AzureUSGovernment or AzureChinaCloud",
+			               where);
 		s->cloud_explicit = true;
 	}
 	return settings_endpoints(s, cf, where, err);
@@ -352,8 +386,9 @@ static azmi_err settings_from_file(struct settings *s, struct config_file *cf, s
 /* Entra's host: AZURE_AUTHORITY_HOST (https only, no trailing slash) or the cloud's. */
 static azmi_err authority_check(struct settings *s, struct azmi_error *err)
 {
-	static const char *const hosts[] = {"https://login.microsoftonline.com", "https://login.microsoftonline.us",
-					    "https://login.chinacloudapi.cn"};
+	static const char *const hosts[] = {"https://login.microsoftonline.com",
+	                                    "https://login.microsoftonline.us",
+	                                    "https://login.chinacloudapi.cn"};
 	size_t len;
 
 	if (s->authority_host == NULL)
@@ -362,9 +397,10 @@ static azmi_err authority_check(struct settings *s, struct azmi_error *err)
 	while (len > 0 && s->authority_host[len - 1] == '/')
 		s->authority_host[--len] = '\0';
 	if (strncmp(s->authority_host, "https://", 8) != 0 || !valid_endpoint(s->authority_host))
-		return err_set(err, AZMI_ERR_CONFIG, "config", 0,
-			       "AZURE_AUTHORITY_HOST must be an https:// URL (tokens are never asked for over plain "
-			       "http)");
+		return err_set(
+		    err, AZMI_ERR_CONFIG, "config", 0,
+		    "AZURE_AUTHORITY_HOST must be an https:// URL (tokens are never asked for over plain "
+		    "http)");
 	return AZMI_OK;
 }
 
@@ -386,23 +422,23 @@ static azmi_err settings_from_env(struct settings *s, struct azmi_error *err)
 		const char *name;
 		size_t offset;
 	} vars[] = {
-		{"AZMI_CA_FILE", offsetof(struct settings, ca_file)},
-		{"AZMI_CACHE_DIR", offsetof(struct settings, cache_dir)},
-		{"AZURE_CLIENT_ID", offsetof(struct settings, azure_client_id)},
-		{"IDENTITY_ENDPOINT", offsetof(struct settings, identity_endpoint)},
-		{"IDENTITY_HEADER", offsetof(struct settings, identity_header)},
-		{"IDENTITY_SERVER_THUMBPRINT", offsetof(struct settings, identity_server_thumbprint)},
-		{"MSI_ENDPOINT", offsetof(struct settings, msi_endpoint)},
-		{"MSI_SECRET", offsetof(struct settings, msi_secret)},
-		{"DEFAULT_IDENTITY_CLIENT_ID", offsetof(struct settings, default_identity_client_id)},
-		{"IMDS_ENDPOINT", offsetof(struct settings, arc_imds_endpoint)},
-		{"AZURE_TENANT_ID", offsetof(struct settings, tenant_id)},
-		{"AZURE_CLIENT_SECRET", offsetof(struct settings, client_secret)},
-		{"AZURE_CLIENT_CERTIFICATE_PATH", offsetof(struct settings, client_cert_path)},
-		{"AZURE_CLIENT_CERTIFICATE_PASSWORD", offsetof(struct settings, client_cert_password)},
-		{"AZURE_FEDERATED_TOKEN_FILE", offsetof(struct settings, federated_token_file)},
-		{"AZURE_AUTHORITY_HOST", offsetof(struct settings, authority_host)},
-		{"AZURE_TOKEN_CREDENTIALS", offsetof(struct settings, token_credentials)},
+	    {"AZMI_CA_FILE", offsetof(struct settings, ca_file)},
+	    {"AZMI_CACHE_DIR", offsetof(struct settings, cache_dir)},
+	    {"AZURE_CLIENT_ID", offsetof(struct settings, azure_client_id)},
+	    {"IDENTITY_ENDPOINT", offsetof(struct settings, identity_endpoint)},
+	    {"IDENTITY_HEADER", offsetof(struct settings, identity_header)},
+	    {"IDENTITY_SERVER_THUMBPRINT", offsetof(struct settings, identity_server_thumbprint)},
+	    {"MSI_ENDPOINT", offsetof(struct settings, msi_endpoint)},
+	    {"MSI_SECRET", offsetof(struct settings, msi_secret)},
+	    {"DEFAULT_IDENTITY_CLIENT_ID", offsetof(struct settings, default_identity_client_id)},
+	    {"IMDS_ENDPOINT", offsetof(struct settings, arc_imds_endpoint)},
+	    {"AZURE_TENANT_ID", offsetof(struct settings, tenant_id)},
+	    {"AZURE_CLIENT_SECRET", offsetof(struct settings, client_secret)},
+	    {"AZURE_CLIENT_CERTIFICATE_PATH", offsetof(struct settings, client_cert_path)},
+	    {"AZURE_CLIENT_CERTIFICATE_PASSWORD", offsetof(struct settings, client_cert_password)},
+	    {"AZURE_FEDERATED_TOKEN_FILE", offsetof(struct settings, federated_token_file)},
+	    {"AZURE_AUTHORITY_HOST", offsetof(struct settings, authority_host)},
+	    {"AZURE_TOKEN_CREDENTIALS", offsetof(struct settings, token_credentials)},
 	};
 	const char *chain;
 
@@ -419,8 +455,9 @@ static azmi_err settings_from_env(struct settings *s, struct azmi_error *err)
 			pod[--len] = '\0';
 		if (!valid_endpoint(pod) || strstr(pod, "://")[3] == '\0') {
 			free(pod);
-			return err_set(err, AZMI_ERR_CONFIG, "config", 0,
-				       "AZURE_POD_IDENTITY_AUTHORITY_HOST must be an http:// or https:// URL");
+			return err_set(
+			    err, AZMI_ERR_CONFIG, "config", 0,
+			    "AZURE_POD_IDENTITY_AUTHORITY_HOST must be an http:// or https:// URL");
 		}
 		free(s->imds_endpoint);
 		s->imds_endpoint = pod;
@@ -429,7 +466,8 @@ static azmi_err settings_from_env(struct settings *s, struct azmi_error *err)
 	if (s->cache_dir != NULL && s->cache_dir[0] != '/')
 		return err_set(err, AZMI_ERR_CONFIG, "config", 0, "AZMI_CACHE_DIR must be an absolute path");
 	if (s->identity_endpoint != NULL && !valid_endpoint(s->identity_endpoint))
-		return err_set(err, AZMI_ERR_CONFIG, "config", 0, "IDENTITY_ENDPOINT must be an http(s):// URL");
+		return err_set(err, AZMI_ERR_CONFIG, "config", 0,
+		               "IDENTITY_ENDPOINT must be an http(s):// URL");
 	if (s->msi_endpoint != NULL && !valid_endpoint(s->msi_endpoint))
 		return err_set(err, AZMI_ERR_CONFIG, "config", 0, "MSI_ENDPOINT must be an http(s):// URL");
 	return authority_check(s, err);
@@ -452,11 +490,22 @@ azmi_err settings_load(struct settings *s, struct config_file *cf, struct azmi_e
 
 void settings_free(struct settings *s)
 {
-	char **plain[] = {&s->imds_endpoint, &s->ca_file, &s->cache_dir, &s->authority_host, &s->arm_endpoint,
-			  &s->graph_endpoint, &s->azure_client_id,
-			  &s->identity_endpoint, &s->identity_server_thumbprint, &s->msi_endpoint,
-			  &s->default_identity_client_id, &s->arc_imds_endpoint, &s->tenant_id,
-			  &s->client_cert_path, &s->federated_token_file, &s->token_credentials};
+	char **plain[] = {&s->imds_endpoint,
+	                  &s->ca_file,
+	                  &s->cache_dir,
+	                  &s->authority_host,
+	                  &s->arm_endpoint,
+	                  &s->graph_endpoint,
+	                  &s->azure_client_id,
+	                  &s->identity_endpoint,
+	                  &s->identity_server_thumbprint,
+	                  &s->msi_endpoint,
+	                  &s->default_identity_client_id,
+	                  &s->arc_imds_endpoint,
+	                  &s->tenant_id,
+	                  &s->client_cert_path,
+	                  &s->federated_token_file,
+	                  &s->token_credentials};
 
 	for (size_t i = 0; i < ARRAY_SIZE(plain); i++)
 		free(*plain[i]);

@@ -12,8 +12,8 @@
 #include "azmi.h"
 
 #define CONFIG_DEFAULT_PATH "/etc/azmi.conf"
-#define CONFIG_MAX_BYTES (64 * 1024)
-#define CONFIG_MAX_VALUE 4096
+#define CONFIG_MAX_BYTES    (64 * 1024)
+#define CONFIG_MAX_VALUE    4096
 
 /* One "key = value" line of the file. */
 struct config_kv {
@@ -42,11 +42,11 @@ struct settings {
 	char *cache_dir; /* NULL: the per-user default */
 	bool cache_enabled;
 
-	bool use_azure_cli;  /* the Azure CLI is a link of the default chain */
+	bool use_azure_cli;   /* the Azure CLI is a link of the default chain */
 	char *authority_host; /* https base URL of Entra (AZURE_AUTHORITY_HOST or the cloud's) */
 
 	/* Logins: where Azure RBAC is asked (https only, no trailing slash). */
-	char *arm_endpoint;   /* arm_endpoint, else the cloud's Resource Manager */
+	char *arm_endpoint; /* arm_endpoint, else the cloud's Resource Manager */
 	bool arm_endpoint_explicit;
 	char *graph_endpoint; /* graph_endpoint, else the cloud's Microsoft Graph */
 	bool graph_endpoint_explicit;
@@ -74,7 +74,7 @@ struct settings {
  * skipped; everything else must be "key = value".  `name` is used in errors.
  */
 azmi_err config_parse(struct config_file *cf, const char *name, const char *text, size_t len,
-		      struct azmi_error *err);
+                      struct azmi_error *err);
 
 /*
  * Read and parse a file safely: not a symlink, a regular file, owned by root

@@ -11,10 +11,10 @@ static const struct {
 	const char *name;
 	const char *sdk_name;
 } creds[CRED_COUNT] = {
-	[CRED_ENVIRONMENT] = {"environment", "EnvironmentCredential"},
-	[CRED_WORKLOAD] = {"workload_identity", "WorkloadIdentityCredential"},
-	[CRED_MANAGED] = {"managed_identity", "ManagedIdentityCredential"},
-	[CRED_AZURE_CLI] = {"azure_cli", "AzureCliCredential"},
+    [CRED_ENVIRONMENT] = {"environment", "EnvironmentCredential"},
+    [CRED_WORKLOAD] = {"workload_identity", "WorkloadIdentityCredential"},
+    [CRED_MANAGED] = {"managed_identity", "ManagedIdentityCredential"},
+    [CRED_AZURE_CLI] = {"azure_cli", "AzureCliCredential"},
 };
 
 const char *credential_name(enum cred_id c)
@@ -36,14 +36,16 @@ bool credential_configured(const struct settings *s, enum cred_id c, char *why, 
 	case CRED_ENVIRONMENT:
 		if (s->tenant_id && s->azure_client_id && (s->client_secret || s->client_cert_path))
 			return true;
-		snprintf(why, whylen, "not configured (needs AZURE_TENANT_ID, AZURE_CLIENT_ID and "
-				      "AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH)");
+		snprintf(why, whylen,
+		         "not configured (needs AZURE_TENANT_ID, AZURE_CLIENT_ID and "
+		         "AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH)");
 		return false;
 	case CRED_WORKLOAD:
 		if (s->tenant_id && s->azure_client_id && s->federated_token_file)
 			return true;
-		snprintf(why, whylen, "not configured (needs AZURE_TENANT_ID, AZURE_CLIENT_ID and "
-				      "AZURE_FEDERATED_TOKEN_FILE)");
+		snprintf(why, whylen,
+		         "not configured (needs AZURE_TENANT_ID, AZURE_CLIENT_ID and "
+		         "AZURE_FEDERATED_TOKEN_FILE)");
 		return false;
 	case CRED_MANAGED:
 	case CRED_AZURE_CLI:
@@ -87,9 +89,9 @@ int credential_chain(const struct settings *s, enum cred_id order[CRED_COUNT], s
 	}
 	if ((one = credential_by_name(v)) < 0) {
 		err_set(err, AZMI_ERR_CONFIG, "", 0,
-			"AZURE_TOKEN_CREDENTIALS=%.64s is not prod, dev, EnvironmentCredential, "
-			"WorkloadIdentityCredential, ManagedIdentityCredential or AzureCliCredential",
-			v);
+		        "AZURE_TOKEN_CREDENTIALS=%.64s is not prod, dev, EnvironmentCredential, "
+		        "WorkloadIdentityCredential, ManagedIdentityCredential or AzureCliCredential",
+		        v);
 		return -1;
 	}
 	order[n++] = (enum cred_id)one;

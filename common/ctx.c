@@ -11,19 +11,19 @@
 #include "token.h"
 #include "util.h"
 
-#define MAX_RESOURCE_LEN 1024
-#define MAX_ID_LEN 1024
-#define CONNECT_TIMEOUT_MS 5000L
+#define MAX_RESOURCE_LEN         1024
+#define MAX_ID_LEN               1024
+#define CONNECT_TIMEOUT_MS       5000L
 #define PROBE_CONNECT_TIMEOUT_MS 1000L
-#define SCOPE_SUFFIX "/.default"
+#define SCOPE_SUFFIX             "/.default"
 
 static void warn_unknown_keys(struct azmi_ctx *ctx)
 {
 	for (size_t i = 0; i < ctx->config.count; i++) {
 		const struct config_kv *kv = &ctx->config.items[i];
 		if (!kv->used && !config_key_is_known(kv->key))
-			log_line(&ctx->log, AZMI_LOG_WARNING, "%s:%u: unknown key \"%s\" ignored", ctx->config.path,
-				 kv->line, kv->key);
+			log_line(&ctx->log, AZMI_LOG_WARNING, "%s:%u: unknown key \"%s\" ignored",
+			         ctx->config.path, kv->line, kv->key);
 	}
 }
 
@@ -50,6 +50,7 @@ azmi_err azmi_ctx_new(struct azmi_ctx **out, const char *config_path, struct azm
 		return err_set(err, AZMI_ERR_SYSTEM, "", 0, "cannot initialise the token cache lock");
 	}
 	pthread_mutex_init(&ctx->files_lock, NULL);
+	role_cache_init(&ctx->roles);
 	if ((r = config_read(&ctx->config, path, required, err)) != AZMI_OK ||
 	    (r = settings_load(&ctx->settings, &ctx->config, err)) != AZMI_OK) {
 		azmi_ctx_free(ctx);
@@ -74,6 +75,7 @@ void azmi_ctx_free(struct azmi_ctx *ctx)
 	file_cache_close(&ctx->files);
 	free(ctx->fast_id);
 	pthread_mutex_destroy(&ctx->files_lock);
+	role_cache_destroy(&ctx->roles);
 	settings_free(&ctx->settings);
 	config_file_free(&ctx->config);
 	free(ctx);
@@ -126,8 +128,8 @@ static azmi_err check_request(const struct azmi_request *req, char *resource, st
 
 	if (req == NULL || req->resource == NULL || !plain_text(req->resource, MAX_RESOURCE_LEN))
 		return err_set(err, AZMI_ERR_USAGE, "", 0,
-			       "the resource must be a URI of at most %d printable characters without spaces",
-			       MAX_RESOURCE_LEN);
+		               "the resource must be a URI of at most %d printable characters without spaces",
+		               MAX_RESOURCE_LEN);
 	len = strlen(req->resource);
 	memcpy(resource, req->resource, len + 1);
 	/* A scope "X/.default" asks for the same token as the resource "X". */
@@ -141,9 +143,10 @@ static azmi_err check_request(const struct azmi_request *req, char *resource, st
 	case AZMI_ID_OBJECT_ID:
 	case AZMI_ID_RESOURCE_ID:
 		if (req->id_value == NULL || !plain_text(req->id_value, MAX_ID_LEN))
-			return err_set(err, AZMI_ERR_USAGE, "", 0,
-				       "the identity id must be at most %d printable characters without spaces",
-				       MAX_ID_LEN);
+			return err_set(
+			    err, AZMI_ERR_USAGE, "", 0,
+			    "the identity id must be at most %d printable characters without spaces",
+			    MAX_ID_LEN);
 		return AZMI_OK;
 	}
 	return err_set(err, AZMI_ERR_USAGE, "", 0, "unknown identity kind %d", (int)req->id_kind);
@@ -160,7 +163,7 @@ struct link {
 };
 
 static azmi_err link_setup(struct azmi_ctx *ctx, enum cred_id c, const struct azmi_request *req,
-			   const char *resource, struct link *l, struct azmi_error *err)
+                           const char *resource, struct link *l, struct azmi_error *err)
 {
 	const struct settings *s = &ctx->settings;
 
@@ -177,7 +180,7 @@ static azmi_err link_setup(struct azmi_ctx *ctx, enum cred_id c, const struct az
 			l->id.value = s->azure_client_id;
 			if (l->id.value && !plain_text(l->id.value, MAX_ID_LEN))
 				return err_set(err, AZMI_ERR_CONFIG, "", 0,
-					       "AZURE_CLIENT_ID is not a plausible client id");
+				               "AZURE_CLIENT_ID is not a plausible client id");
 		} else if (req->id_kind == AZMI_ID_SYSTEM) {
 			l->id.value = NULL;
 		}
@@ -186,7 +189,7 @@ static azmi_err link_setup(struct azmi_ctx *ctx, enum cred_id c, const struct az
 		/* The app registration is the identity: tenant and client id tell one from another. */
 		l->id.kind = AZMI_ID_CLIENT_ID;
 		snprintf(l->key_id, sizeof(l->key_id), "%.*s/%.*s", MAX_ID_LEN, s->tenant_id, MAX_ID_LEN,
-			 s->azure_client_id);
+		         s->azure_client_id);
 		l->id.value = l->key_id;
 		l->key.id = l->key_id;
 	}
@@ -197,11 +200,13 @@ static azmi_err link_setup(struct azmi_ctx *ctx, enum cred_id c, const struct az
 }
 
 /* Ask the link's endpoint (or the Azure CLI), bypassing the caches. */
-static azmi_err link_fetch(struct azmi_ctx *ctx, const struct link *l, int64_t deadline, struct azmi_token **out,
-			   struct azmi_error *err)
+static azmi_err link_fetch(struct azmi_ctx *ctx, const struct link *l, int64_t deadline,
+                           struct azmi_token **out, struct azmi_error *err)
 {
-	struct fetch_params fp = {&ctx->settings, l->source, &l->id, l->key.resource, deadline,
-				  l->probe ? PROBE_CONNECT_TIMEOUT_MS : CONNECT_TIMEOUT_MS, l->probe, &ctx->log};
+	struct fetch_params fp = {&ctx->settings, l->source,
+	                          &l->id,         l->key.resource,
+	                          deadline,       l->probe ? PROBE_CONNECT_TIMEOUT_MS : CONNECT_TIMEOUT_MS,
+	                          l->probe,       &ctx->log};
 
 	if (l->source == NULL)
 		return azcli_get_token(l->key.resource, deadline, out, err);
@@ -210,7 +215,7 @@ static azmi_err link_fetch(struct azmi_ctx *ctx, const struct link *l, int64_t d
 
 /* Cold path: the file cache, then the endpoint, with the file lock held around the fetch. */
 static azmi_err lookup_slow(struct azmi_ctx *ctx, const struct link *l, bool use_cache, int64_t deadline,
-			    struct azmi_token **out, struct azmi_error *err, struct azmi_error *refresh_err)
+                            struct azmi_token **out, struct azmi_error *err, struct azmi_error *refresh_err)
 {
 	struct file_cache *fc = ctx_files(ctx);
 	const struct cache_key *k = &l->key;
@@ -219,7 +224,8 @@ static azmi_err lookup_slow(struct azmi_ctx *ctx, const struct link *l, bool use
 	azmi_err r;
 
 	if (use_cache && file_cache_enabled(fc)) {
-		if ((tok = file_cache_load(fc, k, util_now())) != NULL && util_now() < token_expiry(tok)->refresh_on)
+		if ((tok = file_cache_load(fc, k, util_now())) != NULL &&
+		    util_now() < token_expiry(tok)->refresh_on)
 			goto done;
 		/* Whoever holds the lock is fetching; when we get it, their answer is on disk. */
 		lockfd = file_cache_lock(fc, k, deadline);
@@ -242,7 +248,7 @@ static azmi_err lookup_slow(struct azmi_ctx *ctx, const struct link *l, bool use
 			return r;
 		}
 		log_line(&ctx->log, AZMI_LOG_WARNING, "refresh failed, using the cached token until %lld: %s",
-			 (long long)token_expiry(tok)->stale_on, err->message);
+		         (long long)token_expiry(tok)->stale_on, err->message);
 		*refresh_err = *err;
 		refresh_err->code = r;
 		err_clear(err);
@@ -260,7 +266,7 @@ done:
 
 /* One link: the in-process cache (single flight), then lookup_slow. */
 static azmi_err lookup(struct azmi_ctx *ctx, const struct link *l, const struct azmi_request *req,
-		       int64_t deadline, struct azmi_token **out, struct azmi_error *err)
+                       int64_t deadline, struct azmi_token **out, struct azmi_error *err)
 {
 	struct azmi_token *tok = NULL, *stale;
 	struct azmi_error failure;
@@ -290,8 +296,9 @@ static azmi_err lookup(struct azmi_ctx *ctx, const struct link *l, const struct 
 		failure = *err;
 		failure.code = r;
 		if (stale && util_now() < token_expiry(stale)->stale_on) {
-			log_line(&ctx->log, AZMI_LOG_WARNING, "refresh failed, using the cached token until %lld: %s",
-				 (long long)token_expiry(stale)->stale_on, failure.message);
+			log_line(&ctx->log, AZMI_LOG_WARNING,
+			         "refresh failed, using the cached token until %lld: %s",
+			         (long long)token_expiry(stale)->stale_on, failure.message);
 			tok = token_ref(stale);
 			r = AZMI_OK;
 			err_clear(err);
@@ -323,7 +330,7 @@ static bool chain_goes_on(const struct link *l, azmi_err r, const struct azmi_er
 }
 
 static azmi_err get_token_slow(struct azmi_ctx *ctx, const struct azmi_request *req, struct azmi_token **out,
-			       struct azmi_error *err);
+                               struct azmi_error *err);
 
 /* Remember the settled chain's key for default requests (once; racing threads write the same). */
 static void fast_publish(struct azmi_ctx *ctx, const struct link *l)
@@ -368,7 +375,7 @@ static struct azmi_token *fast_lookup(struct azmi_ctx *ctx, const struct azmi_re
 }
 
 azmi_err azmi_get_token(struct azmi_ctx *ctx, const struct azmi_request *req, struct azmi_token **out,
-			struct azmi_error *err)
+                        struct azmi_error *err)
 {
 	if (ctx && req && (*out = fast_lookup(ctx, req)) != NULL) {
 		err_clear(err);
@@ -378,7 +385,7 @@ azmi_err azmi_get_token(struct azmi_ctx *ctx, const struct azmi_request *req, st
 }
 
 static azmi_err get_token_slow(struct azmi_ctx *ctx, const struct azmi_request *req, struct azmi_token **out,
-			       struct azmi_error *err)
+                               struct azmi_error *err)
 {
 	char resource[MAX_RESOURCE_LEN + 1], notes[sizeof(err->message)];
 	enum cred_id only[1];
@@ -402,10 +409,11 @@ static azmi_err get_token_slow(struct azmi_ctx *ctx, const struct azmi_request *
 	deadline = util_mono_ms() + (req->timeout_ms > 0 ? req->timeout_ms : ctx->settings.timeout_ms);
 	named = req->credential ? credential_by_name(req->credential) : -1;
 	if (req->credential && named < 0)
-		return err_set(err, AZMI_ERR_USAGE, "", 0,
-			       "unknown credential \"%.64s\" (environment, workload_identity, managed_identity, "
-			       "azure_cli)",
-			       req->credential);
+		return err_set(
+		    err, AZMI_ERR_USAGE, "", 0,
+		    "unknown credential \"%.64s\" (environment, workload_identity, managed_identity, "
+		    "azure_cli)",
+		    req->credential);
 	if (named < 0 && req->id_kind >= AZMI_ID_CLIENT_ID)
 		named = CRED_MANAGED; /* a user-assigned identity is a managed identity */
 	sticky = atomic_load_explicit(&ctx->sticky, memory_order_relaxed);
@@ -443,11 +451,11 @@ static azmi_err get_token_slow(struct azmi_ctx *ctx, const struct azmi_request *
 			return r;
 		note_skip(notes, sizeof(notes), links[i], err->message);
 		log_line(&ctx->log, AZMI_LOG_INFO, "%s unavailable, trying the next credential: %s",
-			 credential_name(links[i]), err->message);
+		         credential_name(links[i]), err->message);
 	}
 	if (chain && !ctx->settings.use_azure_cli && ctx->settings.token_credentials == NULL)
 		note_skip(notes, sizeof(notes), CRED_AZURE_CLI,
-			  "off (use_azure_cli = yes in azmi.conf, or AZURE_TOKEN_CREDENTIALS=dev)");
+		          "off (use_azure_cli = yes in azmi.conf, or AZURE_TOKEN_CREDENTIALS=dev)");
 	err_set(err, AZMI_ERR_UNAVAILABLE, "", 0, "no credential is available here:\n%s", notes);
 	return AZMI_ERR_UNAVAILABLE;
 }

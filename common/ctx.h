@@ -10,6 +10,7 @@
 #include "config.h"
 #include "credential.h"
 #include "log.h"
+#include "role_cache.h"
 #include "source.h"
 
 struct azmi_ctx {
@@ -33,6 +34,7 @@ struct azmi_ctx {
 	bool files_opened;
 	pthread_mutex_t files_lock; /* opening the cache directory once */
 	struct log_sink log;
+	struct role_cache roles; /* role definitions read by rbac_decide */
 };
 
 /* The file cache, opened on first use (so that a context that never fetches touches no directory). */

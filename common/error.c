@@ -44,7 +44,8 @@ void err_clear(struct azmi_error *e)
 	e->message[0] = '\0';
 }
 
-azmi_err err_set(struct azmi_error *e, azmi_err code, const char *source, long http_status, const char *fmt, ...)
+azmi_err err_set(struct azmi_error *e, azmi_err code, const char *source, long http_status, const char *fmt,
+                 ...)
 {
 	va_list ap;
 

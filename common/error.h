@@ -14,7 +14,7 @@ void err_clear(struct azmi_error *e);
  * `return err_set(e, AZMI_ERR_X, "imds", 0, "...")`.  `e` may be NULL.
  */
 azmi_err err_set(struct azmi_error *e, azmi_err code, const char *source, long http_status, const char *fmt,
-		 ...) AZMI_PRINTF(5, 6);
+                 ...) AZMI_PRINTF(5, 6);
 
 /* Append a further line (a hint, a detail) to the message. */
 void err_append(struct azmi_error *e, const char *fmt, ...) AZMI_PRINTF(2, 3);

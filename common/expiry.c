@@ -40,7 +40,9 @@ static int absolute_expiry(struct json_object *answer, int64_t *out, char *why, 
 		}
 		if (r < 0) {
 			char shown[48];
-			s = json_object_object_get_ex(answer, "expires_on", &v) ? json_object_to_json_string(v) : "";
+			s = json_object_object_get_ex(answer, "expires_on", &v)
+			        ? json_object_to_json_string(v)
+			        : "";
 			util_sanitize(shown, sizeof(shown), s, strlen(s));
 			snprintf(why, whylen, "field expires_on has an unknown format: %s", shown);
 			return -1;
@@ -58,7 +60,8 @@ int expiry_from_answer(struct json_object *answer, int64_t now, struct expiry *o
 
 	r = json_get_int64(answer, "expires_in", 0, EXPIRY_MAX_LIFETIME, &expires_in);
 	if (r < 0) {
-		snprintf(why, whylen, "field expires_in is not a number of seconds up to %d", EXPIRY_MAX_LIFETIME);
+		snprintf(why, whylen, "field expires_in is not a number of seconds up to %d",
+		         EXPIRY_MAX_LIFETIME);
 		return -1;
 	}
 	if (r == 0) {
@@ -68,12 +71,12 @@ int expiry_from_answer(struct json_object *answer, int64_t now, struct expiry *o
 	}
 	if (expires_on <= now) {
 		snprintf(why, whylen, "the token is already expired (expiry %lld, now %lld): check the clock",
-			 (long long)expires_on, (long long)now);
+		         (long long)expires_on, (long long)now);
 		return -1;
 	}
 	if (expires_on - now > EXPIRY_MAX_LIFETIME) {
 		snprintf(why, whylen, "the expiry is %lld s away, more than the %d s any Entra token lives",
-			 (long long)(expires_on - now), EXPIRY_MAX_LIFETIME);
+		         (long long)(expires_on - now), EXPIRY_MAX_LIFETIME);
 		return -1;
 	}
 	if (json_get_int64(answer, "refresh_in", 1, EXPIRY_MAX_LIFETIME, &refresh_in) < 0) {

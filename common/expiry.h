@@ -11,9 +11,9 @@
 
 #include <json-c/json.h>
 
-#define EXPIRY_MAX_LIFETIME (7 * 86400) /* longer than any Entra token: refuse */
-#define EXPIRY_MARGIN 300               /* a token is fresh until 5 minutes before expiry */
-#define EXPIRY_HALF_LIFE_FROM 7200      /* tokens living this long refresh at half-life */
+#define EXPIRY_MAX_LIFETIME   (7 * 86400) /* longer than any Entra token: refuse */
+#define EXPIRY_MARGIN         300         /* a token is fresh until 5 minutes before expiry */
+#define EXPIRY_HALF_LIFE_FROM 7200        /* tokens living this long refresh at half-life */
 
 struct expiry {
 	int64_t expires_on; /* absolute expiry */

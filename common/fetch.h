@@ -13,8 +13,8 @@ struct fetch_params {
 	const struct settings *settings;
 	const struct source *source;
 	const struct identity *identity;
-	const char *resource;   /* without /.default */
-	int64_t deadline_ms;    /* monotonic */
+	const char *resource; /* without /.default */
+	int64_t deadline_ms;  /* monotonic */
 	long connect_timeout_ms;
 	/*
 	 * One link of a chain: when nothing can be connected to at all (within

@@ -34,7 +34,8 @@ static void global_init_once(void)
 	if (curl_fns.easy_init == NULL) {
 		lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
 		if (lib == NULL) {
-			snprintf(curl_load_error, sizeof(curl_load_error), "cannot load libcurl.so.4: %s", dlerror());
+			snprintf(curl_load_error, sizeof(curl_load_error), "cannot load libcurl.so.4: %s",
+			         dlerror());
 			return;
 		}
 		if (!(LOAD(easy_init, "curl_easy_init") && LOAD(easy_setopt, "curl_easy_setopt") &&
@@ -42,7 +43,8 @@ static void global_init_once(void)
 		      LOAD(easy_cleanup, "curl_easy_cleanup") && LOAD(slist_append, "curl_slist_append") &&
 		      LOAD(slist_free_all, "curl_slist_free_all") && LOAD(global_init, "curl_global_init") &&
 		      LOAD(easy_strerror, "curl_easy_strerror"))) {
-			snprintf(curl_load_error, sizeof(curl_load_error), "libcurl.so.4 lacks a needed function");
+			snprintf(curl_load_error, sizeof(curl_load_error),
+			         "libcurl.so.4 lacks a needed function");
 			curl_fns.easy_init = NULL;
 			return;
 		}
@@ -91,7 +93,7 @@ long http_parse_retry_after(const char *value, size_t len, bool milliseconds)
 		len--;
 	}
 	while (len > 0 && (value[len - 1] == ' ' || value[len - 1] == '\t' || value[len - 1] == '\r' ||
-			   value[len - 1] == '\n'))
+	                   value[len - 1] == '\n'))
 		len--;
 	if (util_parse_int64(value, len, 0, milliseconds ? 86400000 : 86400, &n))
 		return (long)(milliseconds ? n : n * 1000);
@@ -143,7 +145,8 @@ static void keep_request_id(struct exchange *x, int rank, const char *v, size_t 
 		v++;
 		len--;
 	}
-	while (len > 0 && (v[len - 1] == '\r' || v[len - 1] == '\n' || v[len - 1] == ' ' || v[len - 1] == '\t'))
+	while (len > 0 &&
+	       (v[len - 1] == '\r' || v[len - 1] == '\n' || v[len - 1] == ' ' || v[len - 1] == '\t'))
 		len--;
 	if (len == 0 || len >= sizeof(x->r->request_id))
 		return;
@@ -183,7 +186,8 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *userdata)
 		keep_request_id(x, 1, line + at, len - at);
 	if (header_is(line, len, "Retry-After", &at))
 		x->retry_after_s_ms = http_parse_retry_after(line + at, len - at, false);
-	else if (header_is(line, len, "retry-after-ms", &at) || header_is(line, len, "x-ms-retry-after-ms", &at))
+	else if (header_is(line, len, "retry-after-ms", &at) ||
+	         header_is(line, len, "x-ms-retry-after-ms", &at))
 		x->retry_after_ms = http_parse_retry_after(line + at, len - at, true);
 	else if (header_is(line, len, "WWW-Authenticate", &at) && x->r->www_authenticate == NULL) {
 		size_t end = len;
@@ -330,11 +334,12 @@ azmi_err http_perform(const struct http_request *req, struct http_response *r)
 	}
 	r->retry_after_ms = x.retry_after_ms >= 0 ? x.retry_after_ms : x.retry_after_s_ms;
 	if (r->body.overflow || r->curl_code == CURLE_FILESIZE_EXCEEDED) {
-		snprintf(r->curl_error, sizeof(r->curl_error), "answer body larger than %zu bytes", r->body.cap);
+		snprintf(r->curl_error, sizeof(r->curl_error), "answer body larger than %zu bytes",
+		         r->body.cap);
 		ret = AZMI_ERR_PROTOCOL;
 	} else if (x.headers_overflow) {
 		snprintf(r->curl_error, sizeof(r->curl_error), "answer headers larger than %d bytes",
-			 HTTP_MAX_HEADERS_TOTAL);
+		         HTTP_MAX_HEADERS_TOTAL);
 		ret = AZMI_ERR_PROTOCOL;
 	} else if (r->curl_code != CURLE_OK) {
 		if (r->curl_error[0] == '\0')

@@ -14,9 +14,9 @@
 #include "azmi.h"
 #include "buf.h"
 
-#define HTTP_MAX_BODY (1024 * 1024)  /* largest answer body we read */
-#define HTTP_MAX_HEADER_LINE 8192    /* longest header line we keep */
-#define HTTP_MAX_HEADERS_TOTAL 65536 /* all header bytes of one answer */
+#define HTTP_MAX_BODY            (1024 * 1024) /* largest answer body we read */
+#define HTTP_MAX_HEADER_LINE     8192          /* longest header line we keep */
+#define HTTP_MAX_HEADERS_TOTAL   65536         /* all header bytes of one answer */
 #define HTTP_MAX_REQUEST_HEADERS 8
 
 /*
@@ -32,8 +32,8 @@ struct http_curl_fns {
 	void (*easy_cleanup)(CURL *);
 	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
 	void (*slist_free_all)(struct curl_slist *);
-	CURLcode (*global_init)(long flags);      /* optional */
-	const char *(*easy_strerror)(CURLcode);   /* optional */
+	CURLcode (*global_init)(long flags);    /* optional */
+	const char *(*easy_strerror)(CURLcode); /* optional */
 };
 
 /*
@@ -51,10 +51,10 @@ void http_set_curl_functions(const struct http_curl_fns *fns);
 bool http_global_init(void);
 
 struct http_request {
-	const char *method;                               /* "GET" or "POST" */
+	const char *method; /* "GET" or "POST" */
 	const char *url;
 	const char *headers[HTTP_MAX_REQUEST_HEADERS + 1]; /* "Name: value", NULL-terminated */
-	const char *body;                                 /* POST body or NULL */
+	const char *body;                                  /* POST body or NULL */
 	size_t body_len;
 	long timeout_ms;         /* whole exchange */
 	long connect_timeout_ms; /* connection set-up */
@@ -69,11 +69,11 @@ struct http_request {
 };
 
 struct http_response {
-	long status;          /* 0 when no answer came */
+	long status; /* 0 when no answer came */
 	struct buf body;
-	long retry_after_ms;  /* from Retry-After / retry-after-ms / x-ms-retry-after-ms; -1 if none */
+	long retry_after_ms; /* from Retry-After / retry-after-ms / x-ms-retry-after-ms; -1 if none */
 	char *www_authenticate;
-	bool connected;       /* a connection was made (tells a dead endpoint from a slow one) */
+	bool connected; /* a connection was made (tells a dead endpoint from a slow one) */
 	/*
 	 * The server's id of the exchange, for support cases: x-ms-correlation-request-id,
 	 * else x-ms-request-id, else request-id (Graph); letters, digits and '-' only, "" if none.

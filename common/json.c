@@ -70,8 +70,8 @@ int json_get_int64(struct json_object *obj, const char *key, int64_t min, int64_
 		*out = (int64_t)d;
 		return 0;
 	case json_type_string:
-		if (!util_parse_int64(json_object_get_string(v), (size_t)json_object_get_string_len(v), min, max,
-				      out))
+		if (!util_parse_int64(json_object_get_string(v), (size_t)json_object_get_string_len(v), min,
+		                      max, out))
 			return -1;
 		return 0;
 	default:

@@ -88,7 +88,7 @@ struct json_object *jwt_decode_part(const char *jwt, size_t len, int index)
 char *jwt_b64_encode(const unsigned char *in, size_t len, bool url)
 {
 	const char *alphabet = url ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-				   : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	                           : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	char *out = malloc((len + 2) / 3 * 4 + 1), *p = out;
 	size_t i;
 

@@ -20,8 +20,8 @@ struct azmi_ctx;
 #define RBAC_EVERYONE "00000000-0000-0000-0000-000000000000"
 
 /* The data actions that allow a login (Arc-enabled servers have their own). */
-#define RBAC_ACTION_LOGIN "Microsoft.Compute/virtualMachines/login/action"
-#define RBAC_ACTION_ADMIN "Microsoft.Compute/virtualMachines/loginAsAdmin/action"
+#define RBAC_ACTION_LOGIN     "Microsoft.Compute/virtualMachines/login/action"
+#define RBAC_ACTION_ADMIN     "Microsoft.Compute/virtualMachines/loginAsAdmin/action"
 #define RBAC_ACTION_ARC_LOGIN "Microsoft.HybridCompute/machines/login/action"
 #define RBAC_ACTION_ARC_ADMIN "Microsoft.HybridCompute/machines/loginAsAdmin/action"
 
@@ -44,6 +44,9 @@ struct vm_info {
  */
 azmi_err vm_info_get(struct azmi_ctx *ctx, struct vm_info *out, struct azmi_error *err);
 
+/* True when `resource_id` has the shape vm_info_get accepts (a VM's, or with `arc` an Arc server's). */
+bool vm_info_resource_id_valid(const char *resource_id, bool arc);
+
 enum rbac_level { RBAC_DENY = 0, RBAC_USER, RBAC_ADMIN };
 
 struct rbac_decision {
@@ -65,8 +68,8 @@ struct rbac_decision {
  * asked or answered nonsense: the caller must then deny (fail closed).
  * A deny assignment naming a group needs Graph (graph_check_groups).
  */
-azmi_err rbac_decide(struct azmi_ctx *ctx, const struct vm_info *vm, const char *oid, struct rbac_decision *out,
-		     struct azmi_error *err);
+azmi_err rbac_decide(struct azmi_ctx *ctx, const struct vm_info *vm, const char *oid,
+                     struct rbac_decision *out, struct azmi_error *err);
 
 /*
  * A user principal name (or object id) to the user's object id through
@@ -84,7 +87,7 @@ azmi_err graph_user_oid(struct azmi_ctx *ctx, const char *upn, char oid[64], str
  */
 #define RBAC_MAX_GROUP_CHECK 200
 azmi_err graph_check_groups(struct azmi_ctx *ctx, const char *oid, const char *const *group_ids, size_t n,
-			    bool *member, struct azmi_error *err);
+                            bool *member, struct azmi_error *err);
 
 /* "deny", "user" or "admin". */
 const char *rbac_level_name(enum rbac_level level);

@@ -43,10 +43,10 @@ static const struct {
 	unsigned int bit;
 	const char *action;
 } actions[] = {
-	{RBAC_ACT_LOGIN, RBAC_ACTION_LOGIN},
-	{RBAC_ACT_ADMIN, RBAC_ACTION_ADMIN},
-	{RBAC_ACT_ARC_LOGIN, RBAC_ACTION_ARC_LOGIN},
-	{RBAC_ACT_ARC_ADMIN, RBAC_ACTION_ARC_ADMIN},
+    {RBAC_ACT_LOGIN, RBAC_ACTION_LOGIN},
+    {RBAC_ACT_ADMIN, RBAC_ACTION_ADMIN},
+    {RBAC_ACT_ARC_LOGIN, RBAC_ACTION_ARC_LOGIN},
+    {RBAC_ACT_ARC_ADMIN, RBAC_ACTION_ARC_ADMIN},
 };
 
 unsigned int rbac_pattern_mask(const char *pattern, size_t plen)

@@ -1,6 +1,6 @@
 /*
- * rbac_match.h - Azure permission patterns: "Microsoft.Compute/*",
- * "*\/login/action", "*".  Matching is ASCII case-insensitive and a '*'
+ * rbac_match.h - Azure permission patterns such as "Microsoft.Compute/<star>"
+ * or "<star>/login/action".  Matching is ASCII case-insensitive and a '*'
  * stands for any run of characters, '/' included, as Azure evaluates
  * actions and data actions.
  */
@@ -11,11 +11,11 @@
 #include <stddef.h>
 
 /* The four login data actions as bits. */
-#define RBAC_ACT_LOGIN 0x1u     /* Microsoft.Compute/virtualMachines/login/action */
-#define RBAC_ACT_ADMIN 0x2u     /* Microsoft.Compute/virtualMachines/loginAsAdmin/action */
+#define RBAC_ACT_LOGIN     0x1u /* Microsoft.Compute/virtualMachines/login/action */
+#define RBAC_ACT_ADMIN     0x2u /* Microsoft.Compute/virtualMachines/loginAsAdmin/action */
 #define RBAC_ACT_ARC_LOGIN 0x4u /* Microsoft.HybridCompute/machines/login/action */
 #define RBAC_ACT_ARC_ADMIN 0x8u /* Microsoft.HybridCompute/machines/loginAsAdmin/action */
-#define RBAC_ACT_ALL 0xfu
+#define RBAC_ACT_ALL       0xfu
 
 #define RBAC_MAX_PATTERN 512 /* longest permission string accepted */
 

@@ -12,8 +12,8 @@
 
 #define MAX_RAW_NAME 4096 /* longest name string read (then cut to RBAC_MAX_NAME) */
 #define ROLEDEF_PATH "/providers/Microsoft.Authorization/roleDefinitions/"
-#define MG_PREFIX "/providers/Microsoft.Management/managementGroups/"
-#define MAX_MG_NAME 90
+#define MG_PREFIX    "/providers/Microsoft.Management/managementGroups/"
+#define MAX_MG_NAME  90
 
 void rbac_list_free(struct rbac_list *l)
 {
@@ -60,8 +60,8 @@ static bool mg_name_valid(const char *s, size_t len)
 		return false;
 	for (size_t i = 0; i < len; i++) {
 		char c = s[i];
-		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' ||
-		      c == '_' || c == '.' || c == '(' || c == ')'))
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      c == '-' || c == '_' || c == '.' || c == '(' || c == ')'))
 			return false;
 	}
 	return true;
@@ -159,7 +159,7 @@ static bool get_name(struct json_object *o, const char *key, char *out, size_t m
 
 /* The "value" array and "nextLink" of a list page. */
 static struct json_object *page_open(const char *body, size_t len, struct json_object **value, char *next,
-				     size_t nextlen, char *why, size_t whylen)
+                                     size_t nextlen, char *why, size_t whylen)
 {
 	struct json_object *obj = json_parse_bounded(body, len), *nl;
 	size_t n;
@@ -179,7 +179,8 @@ static struct json_object *page_open(const char *body, size_t len, struct json_o
 		s = json_get_string(obj, "nextLink", &n);
 		if (s == NULL || n >= nextlen || n > RBAC_MAX_NEXTLINK || !util_is_printable(s, n) ||
 		    memchr(s, ' ', n) != NULL) {
-			snprintf(why, whylen, "its nextLink is not a plain URL of at most %d bytes", RBAC_MAX_NEXTLINK);
+			snprintf(why, whylen, "its nextLink is not a plain URL of at most %d bytes",
+			         RBAC_MAX_NEXTLINK);
 			goto bad;
 		}
 		memcpy(next, s, n);
@@ -301,7 +302,7 @@ static bool assignment_parse(struct json_object *props, struct rbac_assignment *
 }
 
 azmi_err rbac_parse_assignments(const char *body, size_t len, struct rbac_list *l, char *next, size_t nextlen,
-				char *why, size_t whylen)
+                                char *why, size_t whylen)
 {
 	struct json_object *value = NULL, *obj = page_open(body, len, &value, next, nextlen, why, whylen);
 	struct rbac_assignment *grown;
@@ -327,9 +328,10 @@ azmi_err rbac_parse_assignments(const char *body, size_t len, struct rbac_list *
 		struct json_object *props = item_properties(value, i);
 		if (props == NULL || !assignment_parse(props, &l->assignments[l->nassignments])) {
 			snprintf(why, whylen,
-				 "role assignment %zu is malformed (properties.roleDefinitionId, principalId, scope "
-				 "and condition are checked)",
-				 i);
+			         "role assignment %zu is malformed (properties.roleDefinitionId, "
+			         "principalId, scope "
+			         "and condition are checked)",
+			         i);
 			goto out;
 		}
 		l->nassignments++;
@@ -350,7 +352,8 @@ static bool principals_parse(struct json_object *arr, struct rbac_principal **ou
 	*nout = 0;
 	if (arr == NULL)
 		return true;
-	if (!json_object_is_type(arr, json_type_array) || (n = json_object_array_length(arr)) > RBAC_MAX_PRINCIPALS)
+	if (!json_object_is_type(arr, json_type_array) ||
+	    (n = json_object_array_length(arr)) > RBAC_MAX_PRINCIPALS)
 		return false;
 	if (n == 0)
 		return true;
@@ -359,8 +362,8 @@ static bool principals_parse(struct json_object *arr, struct rbac_principal **ou
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *p = json_object_array_get_idx(arr, i);
 		char id[64], type[32];
-		if (p == NULL || !json_object_is_type(p, json_type_object) || !get_plain(p, "id", id, sizeof(id)) ||
-		    !rbac_guid_valid(id, strlen(id)))
+		if (p == NULL || !json_object_is_type(p, json_type_object) ||
+		    !get_plain(p, "id", id, sizeof(id)) || !rbac_guid_valid(id, strlen(id)))
 			return false;
 		type[0] = '\0';
 		if (member(p, "type") != NULL && !get_plain(p, "type", type, sizeof(type)))
@@ -392,7 +395,7 @@ static bool deny_parse(struct json_object *props, struct rbac_deny *d)
 }
 
 azmi_err rbac_parse_denies(const char *body, size_t len, struct rbac_list *l, char *next, size_t nextlen,
-			   char *why, size_t whylen)
+                           char *why, size_t whylen)
 {
 	struct json_object *value = NULL, *obj = page_open(body, len, &value, next, nextlen, why, whylen);
 	struct rbac_deny *grown;
@@ -421,10 +424,11 @@ azmi_err rbac_parse_denies(const char *body, size_t len, struct rbac_list *l, ch
 		/* Counted before parsing, so that a half-parsed one is freed with the list. */
 		l->ndenies++;
 		if (props == NULL || !deny_parse(props, d)) {
-			snprintf(why, whylen,
-				 "deny assignment %zu is malformed (properties.scope, permissions, principals and "
-				 "excludePrincipals are checked)",
-				 i);
+			snprintf(
+			    why, whylen,
+			    "deny assignment %zu is malformed (properties.scope, permissions, principals and "
+			    "excludePrincipals are checked)",
+			    i);
 			goto out;
 		}
 	}
@@ -436,8 +440,8 @@ out:
 
 /* --- role definitions ---------------------------------------------------------------------------- */
 
-azmi_err rbac_parse_role(const char *body, size_t len, const char *want_guid, struct rbac_role *out, char *why,
-			 size_t whylen)
+azmi_err rbac_parse_role(const char *body, size_t len, const char *want_guid, struct rbac_role *out,
+                         char *why, size_t whylen)
 {
 	struct json_object *obj = json_parse_bounded(body, len), *props;
 	char name[64];
@@ -460,10 +464,11 @@ azmi_err rbac_parse_role(const char *body, size_t len, const char *want_guid, st
 		goto out;
 	}
 	if (permissions_mask(member(props, "permissions"), false, &out->grants) != 0) {
-		snprintf(why, whylen,
-			 "role definition %s: properties.permissions is not an array of permission objects with "
-			 "lists of printable action strings",
-			 want_guid);
+		snprintf(
+		    why, whylen,
+		    "role definition %s: properties.permissions is not an array of permission objects with "
+		    "lists of printable action strings",
+		    want_guid);
 		goto out;
 	}
 	copy_lower(out->guid, want_guid, RBAC_GUID_LEN);

@@ -13,13 +13,13 @@
 #include "azmi.h"
 #include "rbac.h"
 
-#define RBAC_GUID_LEN 36
-#define RBAC_MAX_SCOPE 512        /* scopes and resource ids */
-#define RBAC_MAX_NAME 256         /* role and deny assignment names (longer ones are cut) */
-#define RBAC_MAX_ITEMS 2000       /* role (or deny) assignments one decision reads */
+#define RBAC_GUID_LEN          36
+#define RBAC_MAX_SCOPE         512  /* scopes and resource ids */
+#define RBAC_MAX_NAME          256  /* role and deny assignment names (longer ones are cut) */
+#define RBAC_MAX_ITEMS         2000 /* role (or deny) assignments one decision reads */
 #define RBAC_MAX_PATTERN_COUNT 4096 /* action strings in one definition or deny assignment */
-#define RBAC_MAX_PRINCIPALS 256   /* principals (and excluded principals) of one deny assignment */
-#define RBAC_MAX_NEXTLINK 4096
+#define RBAC_MAX_PRINCIPALS    256  /* principals (and excluded principals) of one deny assignment */
+#define RBAC_MAX_NEXTLINK      4096
 
 struct rbac_assignment {
 	char roledef_id[RBAC_MAX_SCOPE];      /* as ARM sent it, validated */
@@ -68,15 +68,15 @@ void rbac_list_free(struct rbac_list *l);
  * sentence in `why` for anything malformed or beyond the caps.
  */
 azmi_err rbac_parse_assignments(const char *body, size_t len, struct rbac_list *l, char *next, size_t nextlen,
-				char *why, size_t whylen);
+                                char *why, size_t whylen);
 
 /* One page of deny assignments, likewise. */
 azmi_err rbac_parse_denies(const char *body, size_t len, struct rbac_list *l, char *next, size_t nextlen,
-			   char *why, size_t whylen);
+                           char *why, size_t whylen);
 
 /* A role definition, which must be the one named `want_guid`. */
-azmi_err rbac_parse_role(const char *body, size_t len, const char *want_guid, struct rbac_role *out, char *why,
-			 size_t whylen);
+azmi_err rbac_parse_role(const char *body, size_t len, const char *want_guid, struct rbac_role *out,
+                         char *why, size_t whylen);
 
 /* True for a GUID in 8-4-4-4-12 hex form. */
 bool rbac_guid_valid(const char *s, size_t len);
@@ -112,10 +112,13 @@ struct rbac_eval {
 void rbac_evaluate(const struct rbac_eval *e, struct rbac_decision *out);
 
 /*
- * The distinct group ids that deny assignments relevant to the login
- * actions name (as principals or excluded principals), up to `max` in
- * `out` (pointing into `l`); the count, or (size_t)-1 when there are more.
+ * The distinct group ids whose membership decides whether a deny assignment
+ * relevant to the login actions holds principal `oid` (lower case): groups
+ * among its principals (unless it names `oid` or Everyone outright) and
+ * among its excluded principals (unless it excludes `oid` outright).  Up to
+ * `max` in `out` (pointing into `l`); the count, or (size_t)-1 when there are more.
  */
-size_t rbac_deny_groups(const struct rbac_list *l, const char *vm_scope, bool arc, const char **out, size_t max);
+size_t rbac_deny_groups(const struct rbac_list *l, const char *vm_scope, bool arc, const char *oid,
+                        const char **out, size_t max);
 
 #endif

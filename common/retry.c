@@ -11,7 +11,7 @@ bool retry_status_retryable(long status, unsigned int flags)
 }
 
 long retry_next_delay(struct retry_state *st, long status, long retry_after_ms, unsigned int flags,
-		      int64_t now_ms)
+                      int64_t now_ms)
 {
 	long delay;
 	int shift;

@@ -9,14 +9,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define RETRY_MAX_RETRIES 4     /* plain backoff: 1, 2, 4, 8 s */
-#define RETRY_BASE_MS 1000
-#define RETRY_CAP_MS 8000
+#define RETRY_MAX_RETRIES   4 /* plain backoff: 1, 2, 4, 8 s */
+#define RETRY_BASE_MS       1000
+#define RETRY_CAP_MS        8000
 #define RETRY_410_WINDOW_MS 70000 /* IMDS is back within 70 s of a 410 */
 
 /* Flags changing which statuses are worth another try. */
 #define RETRY_NO_404 0x1u /* Service Fabric: 404 is final */
-#define RETRY_ENTRA 0x2u  /* Entra's token endpoint: only 408, 429 and 5xx */
+#define RETRY_ENTRA  0x2u /* Entra's token endpoint: only 408, 429 and 5xx */
 
 struct retry_state {
 	int retries;
@@ -32,6 +32,6 @@ bool retry_status_retryable(long status, unsigned int flags);
  * is to be no further attempt.  `retry_after_ms` is the server's wish or -1.
  */
 long retry_next_delay(struct retry_state *st, long status, long retry_after_ms, unsigned int flags,
-		      int64_t now_ms);
+                      int64_t now_ms);
 
 #endif

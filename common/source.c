@@ -105,19 +105,21 @@ static azmi_err identity_param(const struct identity *id, const char *const name
 	return AZMI_OK;
 }
 
-azmi_err source_build_get(struct src_request *out, const char *source, const char *base, const char *api_version,
-			  const char *resource, const struct identity *id, const char *const names[3],
-			  const char *header, const char *header_value, struct azmi_error *err)
+azmi_err source_build_get(struct src_request *out, const char *source, const char *base,
+                          const char *api_version, const char *resource, const struct identity *id,
+                          const char *const names[3], const char *header, const char *header_value,
+                          struct azmi_error *err)
 {
 	char *res = NULL, *idp = NULL, *query = NULL;
 	azmi_err r;
 
 	out->method = "GET";
 	if ((r = identity_param(id, names, &idp)) == AZMI_ERR_USAGE)
-		return err_set(err, r, source, 0, "%s: this endpoint cannot name a user-assigned identity by %s", source,
-			       id->kind == AZMI_ID_OBJECT_ID ? "object id" : id->kind == AZMI_ID_RESOURCE_ID
-										? "resource id"
-										: "client id");
+		return err_set(err, r, source, 0,
+		               "%s: this endpoint cannot name a user-assigned identity by %s", source,
+		               id->kind == AZMI_ID_OBJECT_ID     ? "object id"
+		               : id->kind == AZMI_ID_RESOURCE_ID ? "resource id"
+		                                                 : "client id");
 	r = AZMI_ERR_NOMEM;
 	if (idp == NULL || (res = http_escape(resource)) == NULL)
 		goto out;

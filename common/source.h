@@ -44,9 +44,10 @@ struct source {
 	const char *title; /* for people: "Azure IMDS", ... */
 	/* Build the request for `resource` (without /.default) and identity `id`. */
 	azmi_err (*build)(const struct settings *s, const struct identity *id, const char *resource,
-			  struct src_request *out, struct azmi_error *err);
+	                  struct src_request *out, struct azmi_error *err);
 	/* Optional: answer a 401 challenge by adding credentials to `req` (Azure Arc). */
-	azmi_err (*challenge)(const struct http_response *resp, struct src_request *req, struct azmi_error *err);
+	azmi_err (*challenge)(const struct http_response *resp, struct src_request *req,
+	                      struct azmi_error *err);
 	/* Optional: check a 200 answer beyond its token (Azure Arc echoes the identity asked for). */
 	azmi_err (*verify)(const struct identity *id, struct json_object *answer, struct azmi_error *err);
 	/* Optional: a hint line for an HTTP error status (the default speaks of IMDS-like endpoints). */
@@ -71,7 +72,7 @@ extern const struct source source_entra_wi;     /* workload identity: AZURE_FEDE
 const struct source *source_detect(const struct settings *s, const char **why);
 
 /* The Azure Arc agent's binary, whose presence marks an Arc-enabled server. */
-#define ARC_HIMDS_PATH "/opt/azcmagent/bin/himds"
+#define ARC_HIMDS_PATH       "/opt/azcmagent/bin/himds"
 #define ARC_DEFAULT_ENDPOINT "http://127.0.0.1:40342/metadata/identity/oauth2/token"
 
 /*
@@ -80,8 +81,9 @@ const struct source *source_detect(const struct settings *s, const char **why);
  * NULL entries: that kind is not accepted) and one header (NULL: none).
  * Errors name `source`.
  */
-azmi_err source_build_get(struct src_request *out, const char *source, const char *base, const char *api_version,
-			  const char *resource, const struct identity *id, const char *const names[3],
-			  const char *header, const char *header_value, struct azmi_error *err);
+azmi_err source_build_get(struct src_request *out, const char *source, const char *base,
+                          const char *api_version, const char *resource, const struct identity *id,
+                          const char *const names[3], const char *header, const char *header_value,
+                          struct azmi_error *err);
 
 #endif

@@ -23,7 +23,7 @@
 #define ARC_KEY_MAX 4096
 
 static azmi_err arc_build(const struct settings *s, const struct identity *id, const char *resource,
-			  struct src_request *out, struct azmi_error *err)
+                          struct src_request *out, struct azmi_error *err)
 {
 	static const char *const names[3] = {"client_id", "object_id", "msi_res_id"};
 	const char *base = s->identity_endpoint ? s->identity_endpoint : ARC_DEFAULT_ENDPOINT;
@@ -38,8 +38,9 @@ static azmi_err arc_key_path(const char *challenge, char *path, size_t pathlen, 
 	size_t len;
 
 	if (p == NULL || strncasecmp(p, "Basic", 5) != 0)
-		return err_set(err, AZMI_ERR_PROTOCOL, "arc", 401,
-			       "arc: HTTP 401 without a \"WWW-Authenticate: Basic realm=<key file>\" challenge");
+		return err_set(
+		    err, AZMI_ERR_PROTOCOL, "arc", 401,
+		    "arc: HTTP 401 without a \"WWW-Authenticate: Basic realm=<key file>\" challenge");
 	p += 5;
 	while (*p == ' ')
 		p++;
@@ -52,18 +53,19 @@ static azmi_err arc_key_path(const char *challenge, char *path, size_t pathlen, 
 		len -= 2;
 	}
 	if (len >= pathlen || len <= sizeof(ARC_KEY_DIR) || !util_is_printable(p, len))
-		return err_set(err, AZMI_ERR_PROTOCOL, "arc", 401,
-			       "arc: the key file path in the challenge is invalid: it must be a .key file directly "
-			       "in " ARC_KEY_DIR);
+		return err_set(
+		    err, AZMI_ERR_PROTOCOL, "arc", 401,
+		    "arc: the key file path in the challenge is invalid: it must be a .key file directly "
+		    "in " ARC_KEY_DIR);
 	memcpy(path, p, len);
 	path[len] = '\0';
 	name = path + sizeof(ARC_KEY_DIR);
 	if (strncmp(path, ARC_KEY_DIR "/", sizeof(ARC_KEY_DIR)) != 0 || strchr(name, '/') != NULL)
 		return err_set(err, AZMI_ERR_PROTOCOL, "arc", 401,
-			       "arc: refusing key file %s: it is not directly in " ARC_KEY_DIR, path);
+		               "arc: refusing key file %s: it is not directly in " ARC_KEY_DIR, path);
 	if (strlen(name) <= 4 || strcmp(name + strlen(name) - 4, ".key") != 0)
 		return err_set(err, AZMI_ERR_PROTOCOL, "arc", 401,
-			       "arc: refusing key file %s: its name does not end in .key", path);
+		               "arc: refusing key file %s: its name does not end in .key", path);
 	return AZMI_OK;
 }
 
@@ -74,17 +76,19 @@ static azmi_err arc_read_key(const char *path, char *key, size_t keylen, struct 
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 
 	if (fd < 0 && errno == EACCES)
-		return err_set(err, AZMI_ERR_REFUSED, "arc", 401,
-			       "arc: permission denied reading %s: only root and members of the himds group may "
-			       "use the Arc identity (usermod -aG himds USER)",
-			       path);
+		return err_set(
+		    err, AZMI_ERR_REFUSED, "arc", 401,
+		    "arc: permission denied reading %s: only root and members of the himds group may "
+		    "use the Arc identity (usermod -aG himds USER)",
+		    path);
 	if (fd < 0)
 		return err_set(err, AZMI_ERR_PROTOCOL, "arc", 401, "arc: refusing key file %s: %s", path,
-			       errno == ELOOP ? "it is a symbolic link" : strerror(errno));
+		               errno == ELOOP ? "it is a symbolic link" : strerror(errno));
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > ARC_KEY_MAX || st.st_size <= 0) {
 		close(fd);
 		return err_set(err, AZMI_ERR_PROTOCOL, "arc", 401,
-			       "arc: refusing key file %s: not a regular file of 1 to %d bytes", path, ARC_KEY_MAX);
+		               "arc: refusing key file %s: not a regular file of 1 to %d bytes", path,
+		               ARC_KEY_MAX);
 	}
 	n = read(fd, key, keylen - 1);
 	close(fd);
@@ -96,12 +100,13 @@ static azmi_err arc_read_key(const char *path, char *key, size_t keylen, struct 
 	if (!util_is_printable(key, (size_t)n)) {
 		explicit_bzero(key, keylen);
 		return err_set(err, AZMI_ERR_PROTOCOL, "arc", 401,
-			       "arc: refusing key file %s: it holds control characters", path);
+		               "arc: refusing key file %s: it holds control characters", path);
 	}
 	return AZMI_OK;
 }
 
-static azmi_err arc_challenge(const struct http_response *resp, struct src_request *req, struct azmi_error *err)
+static azmi_err arc_challenge(const struct http_response *resp, struct src_request *req,
+                              struct azmi_error *err)
 {
 	char path[512], key[ARC_KEY_MAX + 1], *header = NULL;
 	azmi_err r;
@@ -131,16 +136,17 @@ static azmi_err arc_verify(const struct identity *id, struct json_object *answer
 		return AZMI_OK;
 	got = answer ? json_get_string(answer, field, NULL) : NULL;
 	if (got == NULL || strcasecmp(got, id->value) != 0)
-		return err_set(err, AZMI_ERR_PROTOCOL, "arc", 200,
-			       "arc: the answer is for another identity (%s %s asked, %s received); refusing it",
-			       field, id->value, got ? "another" : "none");
+		return err_set(
+		    err, AZMI_ERR_PROTOCOL, "arc", 200,
+		    "arc: the answer is for another identity (%s %s asked, %s received); refusing it", field,
+		    id->value, got ? "another" : "none");
 	return AZMI_OK;
 }
 
 const struct source source_arc = {
-	.name = "arc",
-	.title = "Azure Arc-enabled server (himds)",
-	.build = arc_build,
-	.challenge = arc_challenge,
-	.verify = arc_verify,
+    .name = "arc",
+    .title = "Azure Arc-enabled server (himds)",
+    .build = arc_build,
+    .challenge = arc_challenge,
+    .verify = arc_verify,
 };

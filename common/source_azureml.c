@@ -5,9 +5,8 @@
  */
 #include "source.h"
 
-
 static azmi_err azureml_build(const struct settings *s, const struct identity *id, const char *resource,
-			      struct src_request *out, struct azmi_error *err)
+                              struct src_request *out, struct azmi_error *err)
 {
 	static const char *const names[3] = {"clientid", NULL, NULL};
 	struct identity client = *id;
@@ -17,12 +16,12 @@ static azmi_err azureml_build(const struct settings *s, const struct identity *i
 		client.kind = AZMI_ID_CLIENT_ID;
 		client.value = s->default_identity_client_id;
 	}
-	return source_build_get(out, "azureml", s->msi_endpoint, "2017-09-01", resource, &client, names, "secret",
-				s->msi_secret, err);
+	return source_build_get(out, "azureml", s->msi_endpoint, "2017-09-01", resource, &client, names,
+	                        "secret", s->msi_secret, err);
 }
 
 const struct source source_azureml = {
-	.name = "azureml",
-	.title = "Azure ML / App Service 2017 managed identity (MSI_ENDPOINT, MSI_SECRET)",
-	.build = azureml_build,
+    .name = "azureml",
+    .title = "Azure ML / App Service 2017 managed identity (MSI_ENDPOINT, MSI_SECRET)",
+    .build = azureml_build,
 };

@@ -8,14 +8,15 @@
 #include "error.h"
 
 static azmi_err cloudshell_build(const struct settings *s, const struct identity *id, const char *resource,
-				 struct src_request *out, struct azmi_error *err)
+                                 struct src_request *out, struct azmi_error *err)
 {
 	char *res;
 
 	if (id->kind != AZMI_ID_SYSTEM)
-		return err_set(err, AZMI_ERR_USAGE, "cloudshell", 0,
-			       "cloudshell: Cloud Shell has only the signed-in user's identity; user-assigned "
-			       "identities cannot be chosen there");
+		return err_set(
+		    err, AZMI_ERR_USAGE, "cloudshell", 0,
+		    "cloudshell: Cloud Shell has only the signed-in user's identity; user-assigned "
+		    "identities cannot be chosen there");
 	out->method = "POST";
 	if ((res = http_escape(resource)) == NULL)
 		goto nomem;
@@ -37,7 +38,7 @@ nomem:
 }
 
 const struct source source_cloudshell = {
-	.name = "cloudshell",
-	.title = "Azure Cloud Shell (MSI_ENDPOINT)",
-	.build = cloudshell_build,
+    .name = "cloudshell",
+    .title = "Azure Cloud Shell (MSI_ENDPOINT)",
+    .build = cloudshell_build,
 };

@@ -19,7 +19,7 @@
 #include "retry.h"
 #include "util.h"
 
-#define JWT_BEARER "urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer"
+#define JWT_BEARER          "urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer"
 #define FEDERATED_TOKEN_MAX (64 * 1024)
 
 /* Tenants and client ids go into a URL path: GUIDs or domain names only. */
@@ -35,7 +35,7 @@ static bool plain_id(const char *s)
 
 /* Common part: URL, form fields before the credential, proxy and retry rules. */
 static azmi_err entra_begin(const char *name, const struct settings *s, const char *resource,
-			    struct src_request *out, char **form, struct azmi_error *err)
+                            struct src_request *out, char **form, struct azmi_error *err)
 {
 	char *scope = NULL, *escope = NULL, *cid = NULL;
 	size_t len = strlen(resource);
@@ -43,7 +43,7 @@ static azmi_err entra_begin(const char *name, const struct settings *s, const ch
 
 	if (!plain_id(s->tenant_id) || !plain_id(s->azure_client_id))
 		return err_set(err, AZMI_ERR_CONFIG, name, 0,
-			       "%s: AZURE_TENANT_ID and AZURE_CLIENT_ID must be GUIDs or domain names", name);
+		               "%s: AZURE_TENANT_ID and AZURE_CLIENT_ID must be GUIDs or domain names", name);
 	while (len > 0 && resource[len - 1] == '/')
 		len--;
 	out->method = "POST";
@@ -79,7 +79,7 @@ out:
 
 /* Append "&name=<escaped value>" to the form as the request body; the value is a secret. */
 static azmi_err entra_finish(const char *name, struct src_request *out, char *form, const char *field,
-			     const char *value, struct azmi_error *err)
+                             const char *value, struct azmi_error *err)
 {
 	char *ev = http_escape(value);
 	int n = ev ? asprintf(&out->body, "%s%s%s", form, field, ev) : -1;
@@ -94,7 +94,7 @@ static azmi_err entra_finish(const char *name, struct src_request *out, char *fo
 }
 
 static azmi_err secret_build(const struct settings *s, const struct identity *id, const char *resource,
-			     struct src_request *out, struct azmi_error *err)
+                             struct src_request *out, struct azmi_error *err)
 {
 	char *form = NULL;
 	azmi_err r;
@@ -106,7 +106,7 @@ static azmi_err secret_build(const struct settings *s, const struct identity *id
 }
 
 static azmi_err cert_build(const struct settings *s, const struct identity *id, const char *resource,
-			   struct src_request *out, struct azmi_error *err)
+                           struct src_request *out, struct azmi_error *err)
 {
 	char *form = NULL, *jwt = NULL;
 	azmi_err r;
@@ -115,19 +115,19 @@ static azmi_err cert_build(const struct settings *s, const struct identity *id, 
 	if ((r = entra_begin("environment", s, resource, out, &form, err)) != AZMI_OK)
 		return r;
 	if ((r = assertion_sign(s->client_cert_path, s->client_cert_password, s->send_cert_chain,
-				s->azure_client_id, out->url, util_now(), &jwt, err)) != AZMI_OK) {
+	                        s->azure_client_id, out->url, util_now(), &jwt, err)) != AZMI_OK) {
 		util_free_secret(form);
 		return r;
 	}
-	r = entra_finish("environment", out, form, "&client_assertion_type=" JWT_BEARER "&client_assertion=", jwt,
-			 err);
+	r = entra_finish("environment", out, form,
+	                 "&client_assertion_type=" JWT_BEARER "&client_assertion=", jwt, err);
 	util_free_secret(jwt);
 	return r;
 }
 
 /* The federated token is re-read at every request: Kubernetes rotates it. */
 static azmi_err wi_build(const struct settings *s, const struct identity *id, const char *resource,
-			 struct src_request *out, struct azmi_error *err)
+                         struct src_request *out, struct azmi_error *err)
 {
 	char *form = NULL, *tok = NULL;
 	size_t len = 0, start = 0;
@@ -138,9 +138,11 @@ static azmi_err wi_build(const struct settings *s, const struct identity *id, co
 	e = fileio_read(s->federated_token_file, FEDERATED_TOKEN_MAX, true, &tok, &len);
 	if (e != 0)
 		return err_set(err, AZMI_ERR_UNAVAILABLE, "workload_identity", 0,
-			       "workload_identity: cannot read AZURE_FEDERATED_TOKEN_FILE %s: %s",
-			       s->federated_token_file,
-			       e == EFBIG ? "larger than 64 KiB" : e == EINVAL ? "not a regular file" : strerror(e));
+		               "workload_identity: cannot read AZURE_FEDERATED_TOKEN_FILE %s: %s",
+		               s->federated_token_file,
+		               e == EFBIG    ? "larger than 64 KiB"
+		               : e == EINVAL ? "not a regular file"
+		                             : strerror(e));
 	while (len > 0 && isspace((unsigned char)tok[len - 1]))
 		tok[--len] = '\0';
 	while (start < len && isspace((unsigned char)tok[start]))
@@ -148,12 +150,12 @@ static azmi_err wi_build(const struct settings *s, const struct identity *id, co
 	if (start == len || !util_is_printable(tok + start, len - start)) {
 		util_free_secret(tok);
 		return err_set(err, AZMI_ERR_UNAVAILABLE, "workload_identity", 0,
-			       "workload_identity: %s is %s", s->federated_token_file,
-			       start == len ? "empty" : "not a token (control characters)");
+		               "workload_identity: %s is %s", s->federated_token_file,
+		               start == len ? "empty" : "not a token (control characters)");
 	}
 	if ((r = entra_begin("workload_identity", s, resource, out, &form, err)) == AZMI_OK)
 		r = entra_finish("workload_identity", out, form,
-				 "&client_assertion_type=" JWT_BEARER "&client_assertion=", tok + start, err);
+		                 "&client_assertion_type=" JWT_BEARER "&client_assertion=", tok + start, err);
 	util_free_secret(tok);
 	return r;
 }
@@ -161,33 +163,35 @@ static azmi_err wi_build(const struct settings *s, const struct identity *id, co
 static void entra_hint(long status, struct azmi_error *err)
 {
 	if (status == 400)
-		err_append(err, "hint: Entra found the request invalid: check AZURE_TENANT_ID, AZURE_CLIENT_ID and "
-				"the resource");
+		err_append(
+		    err, "hint: Entra found the request invalid: check AZURE_TENANT_ID, AZURE_CLIENT_ID and "
+		         "the resource");
 	else if (status == 401)
-		err_append(err, "hint: Entra refused the client credential: a wrong or expired secret, a "
-				"certificate not uploaded to the app registration, or a federated credential whose "
-				"issuer/subject does not match");
+		err_append(
+		    err, "hint: Entra refused the client credential: a wrong or expired secret, a "
+		         "certificate not uploaded to the app registration, or a federated credential whose "
+		         "issuer/subject does not match");
 	else if (status == 429 || status >= 500)
 		err_append(err, "hint: Entra is throttling or failing; try again later");
 }
 
 const struct source source_entra_secret = {
-	.name = "environment",
-	.title = "service principal with a client secret (AZURE_CLIENT_SECRET)",
-	.build = secret_build,
-	.hint = entra_hint,
+    .name = "environment",
+    .title = "service principal with a client secret (AZURE_CLIENT_SECRET)",
+    .build = secret_build,
+    .hint = entra_hint,
 };
 
 const struct source source_entra_cert = {
-	.name = "environment",
-	.title = "service principal with a certificate (AZURE_CLIENT_CERTIFICATE_PATH)",
-	.build = cert_build,
-	.hint = entra_hint,
+    .name = "environment",
+    .title = "service principal with a certificate (AZURE_CLIENT_CERTIFICATE_PATH)",
+    .build = cert_build,
+    .hint = entra_hint,
 };
 
 const struct source source_entra_wi = {
-	.name = "workload_identity",
-	.title = "workload identity (AZURE_FEDERATED_TOKEN_FILE)",
-	.build = wi_build,
-	.hint = entra_hint,
+    .name = "workload_identity",
+    .title = "workload identity (AZURE_FEDERATED_TOKEN_FILE)",
+    .build = wi_build,
+    .hint = entra_hint,
 };

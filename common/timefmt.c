@@ -64,8 +64,8 @@ static int days_in_month(int year, int month)
 
 static bool valid(int y, int mo, int d, int h, int mi, int s)
 {
-	return y >= 1970 && y <= 9999 && mo >= 1 && mo <= 12 && d >= 1 && d <= days_in_month(y, mo) && h >= 0 &&
-	       h <= 23 && mi >= 0 && mi <= 59 && s >= 0 && s <= 60;
+	return y >= 1970 && y <= 9999 && mo >= 1 && mo <= 12 && d >= 1 && d <= days_in_month(y, mo) &&
+	       h >= 0 && h <= 23 && mi >= 0 && mi <= 59 && s >= 0 && s <= 60;
 }
 
 /* "Z", "+HH:MM", "-HH:MM" or "+HHMM"; the offset in seconds east of UTC. */
@@ -109,7 +109,8 @@ static int parse_iso(struct cur *c, int64_t *epoch)
 		return -1;
 	if (!lit(c, 'T') && !lit(c, 't') && !lit(c, ' '))
 		return -1;
-	if (!digits(c, 2, 2, &h) || !lit(c, ':') || !digits(c, 2, 2, &mi) || !lit(c, ':') || !digits(c, 2, 2, &s))
+	if (!digits(c, 2, 2, &h) || !lit(c, ':') || !digits(c, 2, 2, &mi) || !lit(c, ':') ||
+	    !digits(c, 2, 2, &s))
 		return -1;
 	if (lit(c, '.') && !digits(c, 1, 7, &frac))
 		return -1;

@@ -14,7 +14,7 @@ struct token_obj {
 	char data[]; /* access token, resource, source, each NUL-terminated */
 };
 
-#define TOKEN_OBJ(t) ((struct token_obj *)((char *)(t)-offsetof(struct token_obj, pub)))
+#define TOKEN_OBJ(t)       ((struct token_obj *)((char *)(t)-offsetof(struct token_obj, pub)))
 #define TOKEN_OBJ_CONST(t) ((const struct token_obj *)((const char *)(t)-offsetof(struct token_obj, pub)))
 
 bool token_text_valid(const char *s, size_t len)
@@ -25,8 +25,8 @@ bool token_text_valid(const char *s, size_t len)
 		return false;
 	while (i < len) {
 		char c = s[i];
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-		      c == '.' || c == '_' || c == '~' || c == '+' || c == '/'))
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/'))
 			break;
 		i++;
 	}
@@ -38,7 +38,7 @@ bool token_text_valid(const char *s, size_t len)
 }
 
 struct azmi_token *token_new(const char *access_token, size_t len, const struct expiry *exp,
-			     const char *resource, const char *source)
+                             const char *resource, const char *source)
 {
 	size_t rlen = strlen(resource), slen = strlen(source);
 	size_t size = sizeof(struct token_obj) + len + rlen + slen + 3;

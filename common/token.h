@@ -19,7 +19,7 @@ bool token_text_valid(const char *s, size_t len);
 
 /* A new token with one reference; NULL when out of memory. */
 struct azmi_token *token_new(const char *access_token, size_t len, const struct expiry *exp,
-			     const char *resource, const char *source);
+                             const char *resource, const char *source);
 
 /* Take another reference. */
 struct azmi_token *token_ref(struct azmi_token *tok);

@@ -63,11 +63,22 @@ mount --bind "$tmp/hosts" /etc/hosts
 ip -brief addr
 
 step "The local Azure stand-in answers as IMDS at http://169.254.169.254"
+# The demo CA and one server certificate (Azurite and the stand-in's https side share it).
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=azmi demo CA" \
+	-keyout "$tmp/ca.key" -out "$tmp/ca.pem" 2>/dev/null
+printf 'subjectAltName=DNS:%s,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' "$BLOB_HOST" >"$tmp/ext.cnf"
+openssl req -newkey rsa:2048 -nodes -subj "/CN=$BLOB_HOST" -keyout "$tmp/server.key" -out "$tmp/server.csr" \
+	2>/dev/null
+openssl x509 -req -in "$tmp/server.csr" -CA "$tmp/ca.pem" -CAkey "$tmp/ca.key" -CAcreateserial -days 1 \
+	-extfile "$tmp/ext.cnf" -out "$tmp/server.pem" 2>/dev/null
+ARM_PORT=8443
 "$PY" tests/standin/standin.py --bind 169.254.169.254 --port 80 --port-file "$tmp/standin.port" \
+	--listener "name=arm,role=main,bind=127.0.0.1,port=$ARM_PORT,cert=$tmp/server.pem,key=$tmp/server.key" \
 	>"$tmp/standin.log" 2>&1 &
 pids="$pids $!"
 wait_for "$tmp/standin.port" "the stand-in"
-echo "   ready (it mints RS256 tokens like Entra's; see tests/standin/standin.py)"
+echo "   ready (it mints RS256 tokens like Entra's, and plays Resource Manager and Graph over https on"
+echo "   127.0.0.1:$ARM_PORT; see tests/standin/standin.py)"
 
 mkdir -m 700 "$tmp/cache"
 : >"$tmp/azmi.conf"
@@ -90,13 +101,6 @@ print(len(json.load(o.open('http://169.254.169.254/_standin/requests?path=/metad
 echo "   token requests IMDS saw: $requests"
 
 step "Azurite as Blob Storage at https://$BLOB_HOST:$BLOB_PORT (test CA)"
-openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=azmi demo CA" \
-	-keyout "$tmp/ca.key" -out "$tmp/ca.pem" 2>/dev/null
-printf 'subjectAltName=DNS:%s,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' "$BLOB_HOST" >"$tmp/ext.cnf"
-openssl req -newkey rsa:2048 -nodes -subj "/CN=$BLOB_HOST" -keyout "$tmp/server.key" -out "$tmp/server.csr" \
-	2>/dev/null
-openssl x509 -req -in "$tmp/server.csr" -CA "$tmp/ca.pem" -CAkey "$tmp/ca.key" -CAcreateserial -days 1 \
-	-extfile "$tmp/ext.cnf" -out "$tmp/server.pem" 2>/dev/null
 (cd "$tmp" && exec "$root/$BUILD/node/node_modules/.bin/azurite-blob" --blobHost 127.0.0.1 \
 	--blobPort $BLOB_PORT --oauth basic --cert server.pem --key server.key --disableTelemetry \
 	--inMemoryPersistence >azurite.log 2>&1) &
@@ -121,11 +125,7 @@ show "azmi curl -T hello.txt -H 'x-ms-blob-type: BlockBlob' $url/demo/hello.txt"
 show "LD_PRELOAD=$BUILD/libazmi_curl.so.1 curl $url/demo/hello.txt"
 LD_PRELOAD="$root/$BUILD/libazmi_curl.so.1" curl -sSf --cacert "$tmp/ca.pem" "$url/demo/hello.txt" | sed 's/^/   /'
 
-step "A login decided"
-if [ -f "$BUILD/pam_azmi.so" ] && [ -f demo/login.sh ]; then
-	. demo/login.sh
-else
-	echo "   pam_azmi (SSH logins by Azure RBAC) is not built yet: see the README's status table."
-fi
+step "A login decided by Azure RBAC, with the VM's own identity"
+. demo/login.sh
 
 step "Done: nothing left this machine, and nothing outside this namespace was changed"

@@ -49,8 +49,8 @@ AZMI_EXPORT const char *azmi_strerror(azmi_err err);
  */
 struct azmi_error {
 	azmi_err code;
-	long http_status;  /* last HTTP status seen, 0 if none */
-	char source[32];   /* credential source tried, "" if none */
+	long http_status; /* last HTTP status seen, 0 if none */
+	char source[32];  /* credential source tried, "" if none */
 	char message[1024];
 };
 
@@ -94,10 +94,10 @@ struct azmi_request {
 struct azmi_token {
 	const char *access_token; /* the bearer token; a secret */
 	size_t access_token_len;
-	int64_t expires_on;       /* absolute expiry, seconds since the epoch */
-	const char *token_type;   /* "Bearer" */
-	const char *resource;     /* the resource as normalised (no /.default) */
-	const char *source;       /* credential source: "imds", "appservice", ... */
+	int64_t expires_on;     /* absolute expiry, seconds since the epoch */
+	const char *token_type; /* "Bearer" */
+	const char *resource;   /* the resource as normalised (no /.default) */
+	const char *source;     /* credential source: "imds", "appservice", ... */
 };
 
 struct azmi_ctx;
@@ -129,8 +129,8 @@ AZMI_EXPORT void azmi_ctx_set_log(struct azmi_ctx *ctx, azmi_log_fn *fn, void *u
  * callers asking for the same token cause one fetch.  On success *out holds
  * a token the caller must release; on failure *out is NULL and `err` says why.
  */
-AZMI_EXPORT azmi_err azmi_get_token(struct azmi_ctx *ctx, const struct azmi_request *req, struct azmi_token **out,
-			struct azmi_error *err);
+AZMI_EXPORT azmi_err azmi_get_token(struct azmi_ctx *ctx, const struct azmi_request *req,
+                                    struct azmi_token **out, struct azmi_error *err);
 
 /* Drop a reference; the last one wipes and frees the token.  Accepts NULL. */
 AZMI_EXPORT void azmi_token_release(struct azmi_token *tok);

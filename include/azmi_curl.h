@@ -11,6 +11,14 @@
  *   - azmi_curl_prepare(): one call per handle, for programs that want to
  *     decide where tokens go themselves.
  *
+ * Azure Container Registry (<name>.azurecr.io, .azurecr.us, .azurecr.cn):
+ * when the hooks are installed, a GET or HEAD of https://<registry>/v2/...
+ * answered 401 with a Bearer challenge whose realm is that registry's own
+ * https://<registry>/oauth2/token is performed once more with a registry
+ * access token for the challenge's scope (the machine's Entra token
+ * exchanged for a refresh token, cached across processes); the 401 is never
+ * shown to the application then.  Through curl_easy_perform only.
+ *
  * A token is attached only to https URLs whose host matches a rule on label
  * boundaries (<acct>.blob.core.windows.net, management.azure.com,
  * <vault>.vault.azure.net, their US Government and China twins, and the

@@ -33,6 +33,8 @@ install-curl: $(CURLAUTH_SO)
 	install -m 0755 $(CURLAUTH_SO) $(DESTDIR)$(LIBDIR)/
 	ln -sf libazmi_curl.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libazmi_curl.so
 	install -m 0644 include/azmi_curl.h $(DESTDIR)$(INCLUDEDIR)/
+	install -d $(DESTDIR)$(MANDIR)/man3
+	install -m 0644 man/libazmi_curl.3 $(DESTDIR)$(MANDIR)/man3/
 
 # Test programs: linked against the built plug-in (before libcurl, so its hooks interpose).
 CURL_TEST_PROGS := $(BUILD)/tests/curl/capi $(BUILD)/tests/curl/threads

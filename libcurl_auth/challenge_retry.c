@@ -1,6 +1,7 @@
 /* challenge_retry.c - the challenge retry for Storage (see challenge_retry.h). */
 #include "challenge_retry.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -14,7 +15,6 @@
 struct hold {
 	curl_write_callback write_fn, header_fn;
 	void *write_data, *header_data;
-	const struct hostrule *rule;
 	bool holding;     /* the current answer is a 401 being held back */
 	bool passthrough; /* held bytes overflowed: everything goes to the application, no retry */
 	bool failed;      /* the application's callback refused data */
@@ -166,12 +166,24 @@ static bool refresh(CURL *h, const struct hostrule *rule)
 	return ok;
 }
 
-CURLcode challenge_retry_perform(CURL *h)
+/* The Storage retry: the challenge must name the attached token's own audience. */
+static enum hold_verdict storage_answer(CURL *h, const char *value, void *arg)
+{
+	const struct hostrule *rule = arg;
+	struct challenge ch;
+
+	if (challenge_parse(value, strlen(value), &ch) &&
+	    hostrule_same_resource(ch.resource_id, strlen(ch.resource_id), rule->scope) && refresh(h, rule))
+		return HOLD_RETRY;
+	return HOLD_RELEASE;
+}
+
+CURLcode challenge_hold_perform(CURL *h, hold_answer_fn *answer, void *arg)
 {
 	struct hold c;
-	struct challenge ch;
 	struct handle_state *st;
 	bool write_data_set = false;
+	enum hold_verdict v;
 	long redirects = 0;
 	CURLcode rc;
 
@@ -184,10 +196,9 @@ CURLcode challenge_retry_perform(CURL *h)
 		c.write_data = st->app_write_data;
 		c.header_data = st->app_header_data;
 		write_data_set = st->app_write_data_set;
-		c.rule = st->rule;
 	}
 	handles_unlock();
-	if (st == NULL || c.rule == NULL)
+	if (st == NULL)
 		return real.easy_perform(h);
 	buf_init(&c.headers, RETRY_MAX_HELD);
 	buf_init(&c.body, RETRY_MAX_HELD);
@@ -195,22 +206,48 @@ CURLcode challenge_retry_perform(CURL *h)
 	real.easy_setopt(h, CURLOPT_HEADERDATA, &c);
 	real.easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
 	real.easy_setopt(h, CURLOPT_WRITEDATA, &c);
+	/*
+	 * libcurl's curl_easy_perform calls curl_multi_add_handle, which is
+	 * hooked too: the decision made before this perform (and the token the
+	 * answer below attaches) must stand, so the hooks only forward meanwhile.
+	 */
+	plugin_busy++;
 	rc = real.easy_perform(h);
+	plugin_busy--;
 	restore_output(h, &c, write_data_set);
 	if (rc != CURLE_OK || !c.holding)
 		goto out;
 	real.easy_getinfo(h, CURLINFO_REDIRECT_COUNT, &redirects);
-	if (redirects == 0 && challenge_parse(c.challenge, strlen(c.challenge), &ch) &&
-	    hostrule_same_resource(ch.resource_id, strlen(ch.resource_id), c.rule->scope) &&
-	    refresh(h, c.rule)) {
+	v = redirects == 0 ? answer(h, c.challenge, arg) : HOLD_RELEASE;
+	if (v == HOLD_RETRY) {
 		buf_free(&c.headers);
 		buf_free(&c.body);
-		return real.easy_perform(h); /* the one retry, with the application's own output */
+		plugin_busy++;
+		rc = real.easy_perform(h); /* the one retry, with the application's own output */
+		plugin_busy--;
+		return rc;
 	}
-	if (!release(&c))
+	if (v == HOLD_FAIL)
+		rc = CURLE_AUTH_ERROR;
+	else if (!release(&c))
 		rc = CURLE_WRITE_ERROR;
 out:
 	buf_free(&c.headers);
 	buf_free(&c.body);
 	return rc;
+}
+
+CURLcode challenge_retry_perform(CURL *h)
+{
+	const struct hostrule *rule = NULL;
+	struct handle_state *st;
+
+	handles_lock();
+	st = handles_find(h);
+	if (st != NULL)
+		rule = st->rule;
+	handles_unlock();
+	if (rule == NULL)
+		return real.easy_perform(h);
+	return challenge_hold_perform(h, storage_answer, (void *)(uintptr_t)rule);
 }

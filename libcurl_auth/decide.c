@@ -34,6 +34,8 @@ struct url_facts {
 	bool https;
 	bool user;
 	bool sas;
+	bool v2;           /* the path is /v2 or starts /v2/ (a registry API call) */
+	bool default_port; /* no port, or 443 */
 };
 
 /* True when `line` is the header `name` ("Name: value", or "Name;" for an empty one). */
@@ -97,7 +99,8 @@ static bool query_has_sig(const char *q)
 static bool url_inspect(const char *url, struct url_facts *f)
 {
 	CURLU *u = real.url();
-	char *scheme = NULL, *host = NULL, *query = NULL, *user = NULL, *pass = NULL;
+	char *scheme = NULL, *host = NULL, *query = NULL, *user = NULL, *pass = NULL, *path = NULL,
+	     *port = NULL;
 	bool ok = false;
 
 	memset(f, 0, sizeof(*f));
@@ -112,6 +115,9 @@ static bool url_inspect(const char *url, struct url_facts *f)
 	f->user = real.url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK ||
 	          real.url_get(u, CURLUPART_PASSWORD, &pass, 0) == CURLUE_OK;
 	f->sas = real.url_get(u, CURLUPART_QUERY, &query, 0) == CURLUE_OK && query_has_sig(query);
+	f->v2 = real.url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK &&
+	        (strcmp(path, "/v2") == 0 || strncmp(path, "/v2/", 4) == 0);
+	f->default_port = real.url_get(u, CURLUPART_PORT, &port, 0) != CURLUE_OK || strcmp(port, "443") == 0;
 	if (strlen(host) <= HOSTRULE_MAX_HOST) {
 		snprintf(f->host, sizeof(f->host), "%s", host);
 		f->rule =
@@ -129,6 +135,10 @@ out:
 		real.free(user);
 	if (pass)
 		real.free(pass);
+	if (path)
+		real.free(path);
+	if (port)
+		real.free(port);
 	if (u)
 		real.url_cleanup(u);
 	return ok;
@@ -489,4 +499,54 @@ out:
 	free(p.url);
 	plugin_busy--;
 	return d;
+}
+
+enum acr_target plugin_acr_target(CURL *h, char *registry, size_t len, const struct hostrule **rule)
+{
+	struct handle_state *st;
+	struct url_facts f;
+	struct plan p = {0};
+	enum acr_target t = ACR_TARGET_NONE;
+	bool have_url = false, get = false;
+
+	plugin_busy++;
+	handles_lock();
+	st = handles_find(h);
+	if (st != NULL) {
+		have_url = plan_take(st, NULL, &p);
+		get = !st->app_upload && !st->app_post &&
+		      (st->app_custom == NULL || strcmp(st->app_custom, "GET") == 0 ||
+		       strcmp(st->app_custom, "HEAD") == 0);
+	}
+	handles_unlock();
+	if (!have_url || !get || !url_inspect(p.url, &f) || !f.https || f.rule == NULL ||
+	    f.rule->kind != HOSTRULE_ACR || !f.v2 || !f.default_port)
+		goto out;
+	if (p.creds || p.insecure || f.user || f.sas)
+		goto out; /* the application brought credentials, or TLS is off: step aside */
+	snprintf(registry, len, "%s", f.host);
+	for (char *c = registry; *c != '\0'; c++)
+		if (*c >= 'A' && *c <= 'Z')
+			*c = (char)(*c - 'A' + 'a');
+	if (len > 0 && registry[0] != '\0' && registry[strlen(registry) - 1] == '.')
+		registry[strlen(registry) - 1] = '\0';
+	*rule = f.rule;
+	t = p.unrestricted ? ACR_TARGET_REFUSED : ACR_TARGET_YES;
+out:
+	free(p.url);
+	plugin_busy--;
+	return t;
+}
+
+bool plugin_attach(CURL *h, const struct hostrule *rule, const struct azmi_token *tok)
+{
+	struct handle_state *st;
+	bool ok = false;
+
+	handles_lock();
+	st = handles_find(h);
+	if (st != NULL && !st->attached)
+		ok = attach(st, h, rule, tok);
+	handles_unlock();
+	return ok;
 }

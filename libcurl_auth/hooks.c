@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "plugin.h"
+#include "acr_retry.h"
 #include "challenge_retry.h"
 
 #define HOOK __attribute__((visibility("default")))
@@ -270,22 +271,38 @@ static bool before_transfer(CURL *h, bool multi)
 	return false;
 }
 
+/*
+ * The handle this thread is performing: libcurl's curl_easy_perform adds it to
+ * an internal multi handle through the exported curl_multi_add_handle, which
+ * reaches our hook; the decision was made a moment ago and must not run twice.
+ */
+static __thread CURL *performing;
+
 HOOK CURLcode curl_easy_perform(CURL *h)
 {
+	CURLcode rc;
+	CURL *outer = performing;
+
 	if (!plugin_init())
 		return CURLE_FAILED_INIT;
 	if (!before_transfer(h, false))
 		return CURLE_AUTH_ERROR;
+	if (!plugin_busy && acr_retry_perform(h, &rc))
+		return rc;
 	if (!plugin_busy && challenge_retry_wanted(h))
 		return challenge_retry_perform(h);
-	return real.easy_perform(h);
+	performing = h;
+	rc = real.easy_perform(h);
+	performing = outer;
+	return rc;
 }
 
 HOOK CURLMcode curl_multi_add_handle(CURLM *m, CURL *h)
 {
 	if (!plugin_init())
 		return CURLM_INTERNAL_ERROR;
-	before_transfer(h, true); /* strict mode fails the transfer through its prereq callback */
+	if (h != performing)
+		before_transfer(h, true); /* strict mode fails the transfer through its prereq callback */
 	return real.multi_add_handle(m, h);
 }
 

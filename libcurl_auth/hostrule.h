@@ -22,7 +22,7 @@ enum hostrule_kind {
 	HOSTRULE_STORAGE,   /* Storage: bearer + x-ms-version */
 	HOSTRULE_FILES,     /* Storage Files: also x-ms-file-request-intent */
 	HOSTRULE_NONE,      /* an administrator's "nothing for this host" */
-	HOSTRULE_ACR,       /* Container Registry: token exchange, not implemented: nothing attached */
+	HOSTRULE_ACR, /* Container Registry: nothing up front; its 401 challenge is answered (acr_retry.c) */
 };
 
 struct hostrule {

@@ -80,6 +80,27 @@ void plugin_clean_duplicate(const struct handle_state *parent, struct handle_sta
 /* A bearer token must be one visible-ASCII word: anything else could split the header. */
 bool plugin_token_ok(const struct azmi_token *tok);
 
+enum acr_target {
+	ACR_TARGET_NONE = 0, /* not a registry API call azmi answers */
+	ACR_TARGET_YES,      /* GET/HEAD https://<registry>/v2/..., no credentials of the application's */
+	ACR_TARGET_REFUSED,  /* such a call, but credentials would follow redirects to other hosts */
+};
+
+/*
+ * Whether the next transfer of `h` is a container registry API call whose
+ * 401 challenge azmi may answer (a host of a registry rule, https on port
+ * 443, path /v2/..., GET or HEAD, TLS verified, no credentials of the
+ * application's).  `registry` gets the lower case host, `rule` the rule.
+ */
+enum acr_target plugin_acr_target(CURL *h, char *registry, size_t len, const struct hostrule **rule);
+
+/*
+ * Attach `tok` to `h` for `rule` with the same safety options as any token
+ * (no cross-origin redirects, no netrc); undone by the next decision.
+ * False when the handle is unknown, already carries a token, or an option failed.
+ */
+bool plugin_attach(CURL *h, const struct hostrule *rule, const struct azmi_token *tok);
+
 /* Install the strict-mode abort callback on `h` (lock held). */
 void plugin_fail_transfer(struct handle_state *st, CURL *h);
 

@@ -1,6 +1,6 @@
 # tests/build.mk - the unit test programs (included by the top Makefile).
 #   make test-programs        every tests/unit/test_*.c into $(BUILD)/tests/test_*
-#   make unit-test-programs   the same, without the test programs other parts add
+#   make unit-test-programs   the same (and tests/rbac/rbac_probe), without the test programs other parts add
 # Each program links the static core directly (private headers through -Icommon)
 # and cmocka.  Adding a test is adding a tests/unit/test_<name>.c file.
 # tests/unit/*.c without the test_ prefix are helpers linked into every program.
@@ -26,10 +26,21 @@ $(UNIT_HELPER_OBJ): $(BUILD)/%.o: %.c
 $(UNIT_PROGS): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(UNIT_HELPER_OBJ) $(LIBA)
 	$(CC) $(CFLAGS) -o $@ $< $(UNIT_HELPER_OBJ) $(LIBA) $(LDFLAGS) $(DEP_LIBS) $(CMOCKA_LIBS)
 
+# tests/rbac/rbac_probe: a driver of the core's login decision for tests/integration/test_rbac.py
+# (built with the unit programs, so that the sanitizer build has it too).
+RBAC_PROBE := $(BUILD)/tests/rbac_probe
+
+$(BUILD)/tests/rbac/%.o: tests/rbac/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Icommon -MMD -MP -c -o $@ $<
+
+$(RBAC_PROBE): $(BUILD)/tests/rbac/rbac_probe.o $(LIBA)
+	$(CC) $(CFLAGS) -o $@ $< $(LIBA) $(LDFLAGS) $(DEP_LIBS)
+
 .PHONY: test-programs unit-test-programs
-unit-test-programs: $(UNIT_PROGS)
+unit-test-programs: $(UNIT_PROGS) $(RBAC_PROBE)
 test-programs: unit-test-programs
 
--include $(UNIT_PROGS:=.d) $(UNIT_HELPER_OBJ:.o=.d)
+-include $(UNIT_PROGS:=.d) $(UNIT_HELPER_OBJ:.o=.d) $(BUILD)/tests/rbac/rbac_probe.d
 
 endif

@@ -42,7 +42,9 @@ check libazmi.so.1 azmi_strerror azmi_ctx_new azmi_ctx_free azmi_ctx_set_log azm
 check libazmi_curl.so.1 azmi_curl_install azmi_curl_prepare azmi_curl_scope curl_easy_cleanup \
 	curl_easy_duphandle curl_easy_perform curl_easy_reset curl_easy_setopt curl_multi_add_handle
 check pam_azmi.so pam_sm_acct_mgmt pam_sm_authenticate pam_sm_setcred
-check libnss_azmi.so.2 _nss_azmi_getpwnam_r _nss_azmi_getpwuid_r _nss_azmi_getgrnam_r _nss_azmi_getgrgid_r
+check libnss_azmi.so.2 _nss_azmi_getpwnam_r _nss_azmi_getpwuid_r _nss_azmi_getgrnam_r _nss_azmi_getgrgid_r \
+	_nss_azmi_initgroups_dyn _nss_azmi_setpwent _nss_azmi_getpwent_r _nss_azmi_endpwent _nss_azmi_setgrent \
+	_nss_azmi_getgrent_r _nss_azmi_endgrent
 
 # The command itself must not pull in libcurl at start-up (it loads it on the first request).
 if ldd "$BUILD/azmi" | grep -q libcurl; then

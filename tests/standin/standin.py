@@ -16,6 +16,13 @@ One process can listen on several ports ("listeners"), all sharing one state
   arc   Azure Arc's himds: GET /metadata/identity/oauth2/token, 401 challenge
   sf    Service Fabric: GET /metadata/identity/oauth2/token (serve it over
         https with a self-signed certificate)
+  acr   Azure Container Registry: /v2/ API, /oauth2/exchange, /oauth2/token
+        (https; see standin_acr.py)
+The main role also answers Resource Manager's authorization API (role and
+deny assignments, role definitions) and Microsoft Graph (users,
+checkMemberGroups), bearer-checked: see standin_arm.py for the paths and the
+"arm", "graph" and "directory" config keys.  The arc role also serves
+himds's GET /metadata/instance (the machine as a HybridCompute resource).
 Paths of the main role:
   GET  /metadata/identity/oauth2/token     IMDS (Metadata: true)
   GET  /metadata/identity/info, /metadata/instance[/...]
@@ -715,6 +722,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.route(method, path, query, entry)
             if answer is None:
                 return  # already answered (streamed, truncated)
+            import standin_arm
+            standin_arm.decorate(self, path, answer.headers)  # correlation ids, scripted answers too
+            entry["response_headers"] = dict(answer.headers)
             data = answer.bytes()
             entry["status"] = answer.status
             entry["response_body"] = data[:RECORD_CAP].decode("utf-8", "replace")
@@ -858,11 +868,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if role == "arc":
             if path == ARC_PATH:
                 return self.arc_token(c, method, query)
+            if path == IMDS_INSTANCE_PATH:
+                return self.arc_instance(c, method, query)
             return imds_error(404, "No such path: %s" % path, "not_found")
+        if role == "acr":
+            import standin_acr  # the container registry lives in its own module
+            status, body, headers = standin_acr.route(self, st, c, method, path, query, entry)
+            return Answer(status, body, headers)
         if role == "sf":
             if path == SERVICEFABRIC_PATH:
                 return self.servicefabric_token(c, method, query)
             return servicefabric_error(404, "NotFound", "No such path: %s" % path)
+        import standin_arm  # Resource Manager's authorization API and Graph live in their own module
+        arm = standin_arm.route(self, st, c, method, path, query, entry)
+        if arm is not None:
+            return Answer(*arm)
         parts = [p for p in path.split("/") if p]
         if len(parts) == 4 and parts[1:] == ["oauth2", "v2.0", "token"]:
             return self.entra_token(c, method, parts[0], path, entry)
@@ -1218,6 +1238,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
             else:
                 body[k] = v
         return Answer(200, body)
+
+    def arc_instance(self, c, method, query):
+        """himds's instance metadata: the machine as a Microsoft.HybridCompute resource."""
+        import standin_arm
+        if method != "GET":
+            return imds_error(405, "Only GET is allowed here")
+        if (self.headers.get("Metadata") or "").strip().lower() != "true":
+            return imds_error(400, "Required metadata header not specified")
+        if query.get("api-version", [None])[0] not in ARC_API_VERSIONS + ("2021-02-01",):
+            return imds_error(400, "api-version is missing or not supported")
+        return Answer(200, standin_arm.arc_instance(c, c["vm_id"]))
 
     # --- Service Fabric (listener role "sf") --------------------------------------------
 
@@ -1658,7 +1689,7 @@ def main(argv=None):
     ap.add_argument("--dump-state", help="write the state (config, public key, kid) here once listening")
     ap.add_argument("--signing-key", help="PEM RSA private key to sign tokens with (default: a new one)")
     ap.add_argument("--listener", action="append", default=[], metavar="SPEC",
-                    help="another listener sharing the state: name=N,role=main|arc|sf[,port=P]"
+                    help="another listener sharing the state: name=N,role=main|arc|sf|acr[,port=P]"
                          "[,cert=PEM,key=PEM] (https with cert and key)")
     ap.add_argument("--ports-file", help="written with {name: port} of every listener once listening")
     ap.add_argument("--verbose", action="store_true")
@@ -1684,7 +1715,7 @@ def main(argv=None):
     for spec in args.listener:
         opts = dict(kv.split("=", 1) for kv in spec.split(",") if kv)
         name, role = opts.get("name"), opts.get("role", "main")
-        if not name or name in st.ports or role not in ("main", "arc", "sf"):
+        if not name or name in st.ports or role not in ("main", "arc", "sf", "acr"):
             ap.error("bad --listener %r" % spec)
         ctx = None
         if opts.get("cert"):

@@ -453,6 +453,76 @@ static void test_settings_authority(void **state)
 	TABLE_DONE(fails);
 }
 
+/* arm_endpoint and graph_endpoint: the cloud's by default, https base URLs only, trailing slash dropped. */
+static void test_settings_arm_graph(void **state)
+{
+	static const struct {
+		const char *config;
+		bool ok;
+		const char *arm, *graph; /* ok: the values; else arm is a substring of the error */
+		bool arm_explicit, graph_explicit, cloud_explicit;
+	} rows[] = {
+	    {"", true, "https://management.azure.com", "https://graph.microsoft.com", false, false, false},
+	    {"cloud = AzureUSGovernment\n", true, "https://management.usgovcloudapi.net",
+	     "https://graph.microsoft.us", false, false, true},
+	    {"cloud = AzureChinaCloud\n", true, "https://management.chinacloudapi.cn",
+	     "https://microsoftgraph.chinacloudapi.cn", false, false, true},
+	    {"arm_endpoint = https://127.0.0.1:8443/\ngraph_endpoint = https://graph.example\n", true,
+	     "https://127.0.0.1:8443", "https://graph.example", true, true, false},
+	    {"arm_endpoint = https://arm.example///\n", true, "https://arm.example",
+	     "https://graph.microsoft.com", true, false, false},
+	    {"arm_endpoint = http://arm.example\n", false, "arm_endpoint", NULL, false, false, false},
+	    {"arm_endpoint = https://\n", false, "arm_endpoint", NULL, false, false, false},
+	    {"arm_endpoint = https:///\n", false, "arm_endpoint", NULL, false, false, false},
+	    {"arm_endpoint = https://arm.example/base\n", false, "arm_endpoint", NULL, false, false, false},
+	    {"arm_endpoint = https://arm.example?x=1\n", false, "arm_endpoint", NULL, false, false, false},
+	    {"arm_endpoint = https://user@arm.example\n", false, "arm_endpoint", NULL, false, false, false},
+	    {"arm_endpoint = https://arm.example#f\n", false, "arm_endpoint", NULL, false, false, false},
+	    {"arm_endpoint = https://a b\n", false, "arm_endpoint", NULL, false, false, false},
+	    {"arm_endpoint = management.azure.com\n", false, "arm_endpoint", NULL, false, false, false},
+	    {"graph_endpoint = ftp://graph.example\n", false, "graph_endpoint", NULL, false, false, false},
+	    {"graph_endpoint = https://graph.example/v1.0\n", false, "graph_endpoint", NULL, false, false,
+	     false},
+	};
+	int fails = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct config_file cf = {0};
+		struct settings s;
+		struct azmi_error err = {0};
+		azmi_err rc;
+
+		env_clear();
+		assert_int_equal(config_parse(&cf, "t", rows[i].config, strlen(rows[i].config), &err),
+		                 AZMI_OK);
+		rc = settings_load(&s, &cf, &err);
+		if (rows[i].ok) {
+			CHECK(fails, rc == AZMI_OK, "\"%s\": refused: %s", rows[i].config, err.message);
+			if (rc == AZMI_OK) {
+				CHECK(fails, strcmp(s.arm_endpoint, rows[i].arm) == 0, "\"%s\": arm \"%s\"",
+				      rows[i].config, s.arm_endpoint);
+				CHECK(fails, strcmp(s.graph_endpoint, rows[i].graph) == 0,
+				      "\"%s\": graph \"%s\"", rows[i].config, s.graph_endpoint);
+				CHECK(fails,
+				      s.arm_endpoint_explicit == rows[i].arm_explicit &&
+				          s.graph_endpoint_explicit == rows[i].graph_explicit &&
+				          s.cloud_explicit == rows[i].cloud_explicit,
+				      "\"%s\": explicit flags %d %d %d", rows[i].config,
+				      s.arm_endpoint_explicit, s.graph_endpoint_explicit, s.cloud_explicit);
+			}
+		} else {
+			CHECK(fails, rc == AZMI_ERR_CONFIG && strstr(err.message, rows[i].arm) != NULL,
+			      "\"%s\": rc %d message \"%s\"", rows[i].config, rc, err.message);
+		}
+		settings_free(&s);
+		config_file_free(&cf);
+	}
+	assert_string_equal(settings_cloud_arm(CLOUD_USGOV), "https://management.usgovcloudapi.net");
+	assert_string_equal(settings_cloud_graph(CLOUD_CHINA), "https://microsoftgraph.chinacloudapi.cn");
+	TABLE_DONE(fails);
+}
+
 static void test_settings_env_values(void **state)
 {
 	struct config_file cf = {0};
@@ -646,6 +716,7 @@ int main(void)
 	    cmocka_unit_test(test_settings_scheme_only_endpoint),
 	    cmocka_unit_test(test_settings_env_values),
 	    cmocka_unit_test(test_settings_authority),
+	    cmocka_unit_test(test_settings_arm_graph),
 	    cmocka_unit_test_setup_teardown(test_read_ok, read_setup, read_teardown),
 	    cmocka_unit_test_setup_teardown(test_read_missing, read_setup, read_teardown),
 	    cmocka_unit_test_setup_teardown(test_read_unsafe, read_setup, read_teardown),

@@ -1,0 +1,250 @@
+/*
+ * vm_info.c - the machine's Azure scope from instance metadata: IMDS on an
+ * Azure VM, the Arc agent's metadata service (himds) on an Arc-enabled
+ * server.  Plain http on a local address: never through a proxy.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "answer.h"
+#include "ctx.h"
+#include "error.h"
+#include "http.h"
+#include "json.h"
+#include "rbac.h"
+#include "rbac_parse.h"
+#include "retry.h"
+#include "source.h"
+#include "util.h"
+
+#define IMDS_INSTANCE_QUERY "/metadata/instance?api-version=2021-02-01"
+#define ARC_INSTANCE_QUERY  "/metadata/instance?api-version=2020-06-01"
+#define ARC_DEFAULT_BASE    "http://127.0.0.1:40342"
+#define VM_PROVIDER         "/providers/Microsoft.Compute/virtualMachines/"
+#define ARC_PROVIDER        "/providers/Microsoft.HybridCompute/machines/"
+#define CONNECT_TIMEOUT_MS  5000L
+#define INSTANCE_MAX_BODY   (256 * 1024)
+
+/* Resource group names: letters, digits and ._()- (Azure allows Unicode letters too; azmi does not). */
+static bool name_chars(const char *s, size_t len, size_t max, bool parens)
+{
+	if (len == 0 || len > max || s[len - 1] == '.')
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      c == '-' || c == '_' || c == '.' || (parens && (c == '(' || c == ')'))))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Split a machine's resource id into its parts:
+ * /subscriptions/<guid>/resourceGroups/<rg><provider><name>, the fixed words case-insensitive.
+ */
+static bool split_resource_id(const char *id, bool arc, struct vm_info *out)
+{
+	const char *provider = arc ? ARC_PROVIDER : VM_PROVIDER;
+	size_t len = strlen(id), plen = strlen(provider), rglen, nlen;
+	const char *rg, *end, *name;
+
+	if (len >= sizeof(out->resource_id) || strncasecmp(id, "/subscriptions/", 15) != 0 || len < 15 + 36 ||
+	    !rbac_guid_valid(id + 15, 36) || strncasecmp(id + 51, "/resourceGroups/", 16) != 0)
+		return false;
+	rg = id + 67;
+	if ((end = strchr(rg, '/')) == NULL)
+		return false;
+	rglen = (size_t)(end - rg);
+	if (!name_chars(rg, rglen, 90, true) || strncasecmp(end, provider, plen) != 0)
+		return false;
+	name = end + plen;
+	nlen = strlen(name);
+	if (!name_chars(name, nlen, 64, false))
+		return false;
+	snprintf(out->resource_id, sizeof(out->resource_id), "%s", id);
+	snprintf(out->subscription_id, sizeof(out->subscription_id), "%.36s", id + 15);
+	snprintf(out->resource_group, sizeof(out->resource_group), "%.*s", (int)rglen, rg);
+	snprintf(out->name, sizeof(out->name), "%s", name);
+	return true;
+}
+
+bool vm_info_resource_id_valid(const char *resource_id, bool arc)
+{
+	struct vm_info scratch;
+
+	return resource_id != NULL && split_resource_id(resource_id, arc, &scratch);
+}
+
+/* An optional printable string member that must fit `out`; false when present but unfit. */
+static bool optional_field(struct json_object *obj, const char *key, char *out, size_t outlen)
+{
+	struct json_object *v;
+	size_t len;
+
+	out[0] = '\0';
+	if (!json_object_object_get_ex(obj, key, &v) || v == NULL)
+		return true;
+	if (!json_object_is_type(v, json_type_string))
+		return false;
+	len = (size_t)json_object_get_string_len(v);
+	if (len >= outlen || !util_is_printable(json_object_get_string(v), len))
+		return false;
+	memcpy(out, json_object_get_string(v), len);
+	out[len] = '\0';
+	return true;
+}
+
+static bool same_ci(const char *a, const char *b)
+{
+	return b[0] == '\0' || strcasecmp(a, b) == 0;
+}
+
+static azmi_err parse_instance(const char *body, size_t len, bool arc, struct vm_info *out, char *why,
+                               size_t whylen)
+{
+	struct json_object *obj = json_parse_bounded(body, len), *compute = NULL;
+	char id[sizeof(out->resource_id)], sub[64], rg[128], name[128];
+	azmi_err r = AZMI_ERR_PROTOCOL;
+
+	if (obj == NULL || !json_object_is_type(obj, json_type_object) ||
+	    !json_object_object_get_ex(obj, "compute", &compute) || compute == NULL ||
+	    !json_object_is_type(compute, json_type_object)) {
+		snprintf(why, whylen, "the answer is not a JSON object with a \"compute\" object");
+		goto out;
+	}
+	if (!optional_field(compute, "resourceId", id, sizeof(id)) || id[0] == '\0' ||
+	    !split_resource_id(id, arc, out)) {
+		snprintf(why, whylen,
+		         "compute.resourceId is not the id of %s "
+		         "(/subscriptions/<guid>/resourceGroups/<name>%s<name>)",
+		         arc ? "an Arc-enabled server" : "a virtual machine",
+		         arc ? ARC_PROVIDER : VM_PROVIDER);
+		goto out;
+	}
+	if (!optional_field(compute, "subscriptionId", sub, sizeof(sub)) ||
+	    !optional_field(compute, "resourceGroupName", rg, sizeof(rg)) ||
+	    !optional_field(compute, "name", name, sizeof(name)) ||
+	    !optional_field(compute, "vmId", out->vm_id, sizeof(out->vm_id)) ||
+	    !optional_field(compute, "azEnvironment", out->az_environment, sizeof(out->az_environment))) {
+		snprintf(why, whylen,
+		         "a compute field (subscriptionId, resourceGroupName, name, vmId, azEnvironment) "
+		         "is not a short printable string");
+		goto out;
+	}
+	if (!same_ci(out->subscription_id, sub) || !same_ci(out->resource_group, rg) ||
+	    !same_ci(out->name, name)) {
+		snprintf(why, whylen,
+		         "compute.subscriptionId, resourceGroupName or name disagrees with resourceId");
+		goto out;
+	}
+	out->arc = arc;
+	r = AZMI_OK;
+out:
+	json_object_put(obj);
+	return r;
+}
+
+static void transport_hint(bool arc, const char *base, azmi_err rc, struct azmi_error *err)
+{
+	if (rc == AZMI_ERR_UNAVAILABLE && arc)
+		err_append(err,
+		           "hint: the Arc agent's metadata service does not answer at %s: is himds running "
+		           "(azcmagent show)?",
+		           base);
+	else if (rc == AZMI_ERR_UNAVAILABLE)
+		err_append(err,
+		           "hint: nothing answers at %s: this is not an Azure VM, or a firewall blocks IMDS",
+		           base);
+	else if (rc == AZMI_ERR_TIMEOUT)
+		err_append(err, "hint: no answer within the time allowed (timeout in azmi.conf)");
+}
+
+/* One exchange, then retries as IMDS asks, within the deadline; on success resp holds a 200. */
+static azmi_err ask(struct azmi_ctx *ctx, const char *name, const char *base, bool arc, const char *url,
+                    int64_t deadline, struct http_response *resp, struct azmi_error *err)
+{
+	struct http_request hr = {.method = "GET", .url = url, .no_proxy = true};
+	struct retry_state rs = {0};
+	char text[400];
+	azmi_err rc = AZMI_ERR_TIMEOUT;
+	long delay;
+
+	hr.headers[0] = "Metadata: true";
+	for (int attempt = 1;; attempt++) {
+		int64_t now = util_mono_ms();
+		if (now >= deadline)
+			return err_set(err, AZMI_ERR_TIMEOUT, name, 0, "%s: GET %s: no time left", name, url);
+		hr.timeout_ms = (long)(deadline - now);
+		hr.connect_timeout_ms =
+		    CONNECT_TIMEOUT_MS < hr.timeout_ms ? CONNECT_TIMEOUT_MS : hr.timeout_ms;
+		http_response_free(resp);
+		http_response_init(resp, INSTANCE_MAX_BODY);
+		rc = http_perform(&hr, resp);
+		if (rc == AZMI_OK && resp->status == 200)
+			return AZMI_OK;
+		if (rc == AZMI_OK) {
+			answer_error_text(resp->body.data ? resp->body.data : "", resp->body.len, text,
+			                  sizeof(text));
+			rc = resp->status >= 400 && resp->status < 500 &&
+			             !retry_status_retryable(resp->status, 0)
+			         ? AZMI_ERR_REFUSED
+			         : AZMI_ERR_ENDPOINT;
+			err_set(err, rc, name, resp->status, "%s: GET %s: HTTP %ld%s%s", name, url,
+			        resp->status, text[0] ? ": " : "", text);
+			delay = retry_next_delay(&rs, resp->status, resp->retry_after_ms, 0, util_mono_ms());
+		} else {
+			err_set(err, rc, name, 0, "%s: GET %s: %s", name, url, resp->curl_error);
+			transport_hint(arc, base, rc, err);
+			delay =
+			    rc == AZMI_ERR_ENDPOINT ? retry_next_delay(&rs, 0, -1, 0, util_mono_ms()) : -1;
+		}
+		if (delay < 0)
+			return rc;
+		if (util_mono_ms() + delay >= deadline) {
+			err_append(err, "gave up after %d attempt%s: the next retry would pass the deadline",
+			           attempt, attempt == 1 ? "" : "s");
+			return rc;
+		}
+		log_line(&ctx->log, AZMI_LOG_INFO,
+		         "%s: instance metadata attempt %d failed; retrying in %ld ms", name, attempt, delay);
+		util_sleep_ms(delay);
+	}
+}
+
+azmi_err vm_info_get(struct azmi_ctx *ctx, struct vm_info *out, struct azmi_error *err)
+{
+	struct http_response resp;
+	struct vm_info info;
+	bool arc;
+	const char *base, *name;
+	char *url = NULL, why[256];
+	azmi_err rc;
+
+	err_clear(err);
+	if (ctx == NULL || out == NULL)
+		return err_set(err, AZMI_ERR_USAGE, "", 0,
+		               "vm_info_get: no context or no place for the answer");
+	memset(&info, 0, sizeof(info));
+	arc = ctx->mi_source == &source_arc;
+	base = arc ? (ctx->settings.arc_imds_endpoint ? ctx->settings.arc_imds_endpoint : ARC_DEFAULT_BASE)
+	           : ctx->settings.imds_endpoint;
+	name = arc ? "arc" : "imds";
+	if (asprintf(&url, "%s%s", base, arc ? ARC_INSTANCE_QUERY : IMDS_INSTANCE_QUERY) < 0)
+		return err_set(err, AZMI_ERR_NOMEM, name, 0, "out of memory");
+	http_response_init(&resp, INSTANCE_MAX_BODY);
+	rc = ask(ctx, name, base, arc, url, util_mono_ms() + ctx->settings.timeout_ms, &resp, err);
+	if (rc == AZMI_OK) {
+		rc = parse_instance(resp.body.data ? resp.body.data : "", resp.body.len, arc, &info, why,
+		                    sizeof(why));
+		if (rc != AZMI_OK)
+			err_set(err, rc, name, 200, "%s: GET %s: HTTP 200 but %s", name, url, why);
+	}
+	http_response_free(&resp);
+	free(url);
+	if (rc == AZMI_OK)
+		*out = info;
+	return rc;
+}

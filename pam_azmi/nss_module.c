@@ -1,0 +1,387 @@
+/*
+ * nss_module.c - libnss_azmi.so.2: passwd and group entries for Entra users
+ * (UPN-shaped names under allowed_domains, mapped names, upn_suffix names)
+ * and the admin group.  Answers come from the configuration, /etc/passwd,
+ * /etc/group (read as files, never through NSS) and the state files that
+ * pam_azmi writes; there is no network here at all, so a lookup never blocks.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <nss.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "admins.h"
+#include "login_conf.h"
+#include "principal.h"
+#include "uidmap.h"
+
+#define NSS_AZMI_EXPORT __attribute__((visibility("default")))
+#define NSS_SHELL       "/bin/bash"
+#define NSS_HOME        "/home/"
+
+/* The entry points glibc looks up by name (declared here: no system header has them). */
+enum nss_status _nss_azmi_getpwnam_r(const char *name, struct passwd *pw, char *buf, size_t buflen,
+                                     int *errnop);
+enum nss_status _nss_azmi_getpwuid_r(uid_t uid, struct passwd *pw, char *buf, size_t buflen, int *errnop);
+enum nss_status _nss_azmi_getgrnam_r(const char *name, struct group *gr, char *buf, size_t buflen,
+                                     int *errnop);
+enum nss_status _nss_azmi_getgrgid_r(gid_t gid, struct group *gr, char *buf, size_t buflen, int *errnop);
+enum nss_status _nss_azmi_initgroups_dyn(const char *user, gid_t group, long int *start, long int *size,
+                                         gid_t **groupsp, long int limit, int *errnop);
+enum nss_status _nss_azmi_setpwent(int stayopen);
+enum nss_status _nss_azmi_endpwent(void);
+enum nss_status _nss_azmi_getpwent_r(struct passwd *pw, char *buf, size_t buflen, int *errnop);
+enum nss_status _nss_azmi_setgrent(int stayopen);
+enum nss_status _nss_azmi_endgrent(void);
+enum nss_status _nss_azmi_getgrent_r(struct group *gr, char *buf, size_t buflen, int *errnop);
+
+/* A caller's buffer being filled. */
+struct fill {
+	char *p;
+	size_t left;
+};
+
+static char *fill_str(struct fill *f, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *out = f->p;
+
+	if (n > f->left)
+		return NULL;
+	memcpy(out, s, n);
+	f->p += n;
+	f->left -= n;
+	return out;
+}
+
+static void *fill_array(struct fill *f, size_t count, size_t size)
+{
+	uintptr_t misalign = (uintptr_t)f->p % alignof(char *);
+	size_t pad = misalign ? alignof(char *) - misalign : 0;
+	void *out;
+
+	if (pad > f->left || count > (f->left - pad) / size)
+		return NULL;
+	out = f->p + pad;
+	f->p += pad + count * size;
+	f->left -= pad + count * size;
+	return out;
+}
+
+static enum nss_status too_small(int *errnop)
+{
+	*errnop = ERANGE;
+	return NSS_STATUS_TRYAGAIN;
+}
+
+static enum nss_status not_found(int *errnop)
+{
+	*errnop = ENOENT;
+	return NSS_STATUS_NOTFOUND;
+}
+
+/* Only problems are logged (the caller's identifier, authpriv), never a normal miss. */
+static enum nss_status unavailable(int *errnop, int err, const char *what)
+{
+	syslog(LOG_AUTHPRIV | LOG_ERR, "nss_azmi: cannot answer for %s: %s%s", what, strerror(err),
+	       err == EPERM || err == ELOOP ? " (" AZMI_STATEDIR
+	                                      " and its files must be owned by root, not writable "
+	                                      "by group or others, and not symbolic links)"
+	                                    : "");
+	*errnop = err ? err : EIO;
+	return NSS_STATUS_UNAVAIL;
+}
+
+/* The configuration; a bad one is logged once per process (ls -l would otherwise log per file). */
+static bool load_conf(struct login_conf *c, int *errnop)
+{
+	static atomic_bool logged;
+
+	if (login_conf_load_nss(c))
+		return true;
+	if (!atomic_exchange(&logged, true))
+		syslog(LOG_AUTHPRIV | LOG_ERR, "nss_azmi: the configuration cannot be read or is invalid "
+		                               "(azmi check-login shows why); answering nothing");
+	*errnop = EINVAL;
+	return false;
+}
+
+/*
+ * Is `name` an Entra user this module serves?  1 with its canonical name and
+ * UID, 0 when not, -errno when it cannot tell.
+ */
+static int served_user(const struct login_conf *c, const char *name, char canon[LOGIN_NAME_MAX],
+                       uint32_t *uid)
+{
+	struct principal p;
+	int r = principal_resolve(c, name, -1, &p);
+
+	if (r != 0)
+		return -r;
+	if (p.via == PRINCIPAL_NONE || uidmap_passwd_has(name) || uidmap_passwd_has(p.user))
+		return 0;
+	memcpy(canon, p.user, LOGIN_NAME_MAX);
+	r = uidmap_lookup(c, p.user, uid);
+	return r == 0 ? 1 : -r;
+}
+
+static enum nss_status fill_passwd(const char *name, uint32_t uid, struct passwd *pw, char *buf,
+                                   size_t buflen, int *errnop)
+{
+	struct fill f = {buf, buflen};
+	size_t hlen = strlen(NSS_HOME) + strlen(name) + 1;
+
+	if (hlen > buflen)
+		return too_small(errnop);
+	memcpy(buf, NSS_HOME, strlen(NSS_HOME));
+	memcpy(buf + strlen(NSS_HOME), name, strlen(name) + 1);
+	pw->pw_dir = buf;
+	f.p += hlen;
+	f.left -= hlen;
+	if ((pw->pw_name = fill_str(&f, name)) == NULL || (pw->pw_passwd = fill_str(&f, "*")) == NULL ||
+	    (pw->pw_gecos = fill_str(&f, "")) == NULL || (pw->pw_shell = fill_str(&f, NSS_SHELL)) == NULL)
+		return too_small(errnop);
+	pw->pw_uid = (uid_t)uid;
+	pw->pw_gid = (gid_t)uid;
+	return NSS_STATUS_SUCCESS;
+}
+
+/* A group entry: `members` NULL-terminated (or NULL for none). */
+static enum nss_status fill_group(const char *name, uint32_t gid, char *const *members, size_t nmem,
+                                  struct group *gr, char *buf, size_t buflen, int *errnop)
+{
+	struct fill f = {buf, buflen};
+	char **mem = fill_array(&f, nmem + 1, sizeof(char *));
+
+	if (mem == NULL)
+		return too_small(errnop);
+	for (size_t i = 0; i < nmem; i++)
+		if ((mem[i] = fill_str(&f, members[i])) == NULL)
+			return too_small(errnop);
+	mem[nmem] = NULL;
+	if ((gr->gr_name = fill_str(&f, name)) == NULL || (gr->gr_passwd = fill_str(&f, "*")) == NULL)
+		return too_small(errnop);
+	gr->gr_gid = (gid_t)gid;
+	gr->gr_mem = mem;
+	return NSS_STATUS_SUCCESS;
+}
+
+static enum nss_status admin_group(const struct login_conf *c, struct group *gr, char *buf, size_t buflen,
+                                   int *errnop)
+{
+	struct name_list l;
+	enum nss_status s;
+	int r = admins_load(&l);
+
+	if (r != 0)
+		return unavailable(errnop, r, AZMI_STATEDIR "/" ADMINS_FILE);
+	s = fill_group(c->admin_group, c->uid_min, l.v, l.n, gr, buf, buflen, errnop);
+	admins_free(&l);
+	return s;
+}
+
+/* The served user whose recorded UID is `uid`: 1 with its name, 0 none, -errno. */
+static int user_by_uid(const struct login_conf *c, uint32_t uid, char name[LOGIN_NAME_MAX])
+{
+	struct uid_table t;
+	const struct uid_entry *e;
+	char canon[LOGIN_NAME_MAX];
+	uint32_t check;
+	int r;
+
+	if (uid <= c->uid_min || uid > c->uid_max)
+		return 0;
+	if ((r = uidtab_load(&t)) != 0)
+		return -r;
+	e = uidtab_find_uid(&t, uid);
+	r = 0;
+	if (e != NULL) {
+		snprintf(name, LOGIN_NAME_MAX, "%s", e->name);
+		r = 1;
+	}
+	uidtab_free(&t);
+	if (r == 1 && ((r = served_user(c, name, canon, &check)) != 1 || check != uid))
+		r = r < 0 ? r : 0;
+	return r;
+}
+
+NSS_AZMI_EXPORT enum nss_status _nss_azmi_getpwnam_r(const char *name, struct passwd *pw, char *buf,
+                                                     size_t buflen, int *errnop)
+{
+	struct login_conf c;
+	char canon[LOGIN_NAME_MAX];
+	uint32_t uid;
+	int r;
+
+	if (name == NULL || !principal_name_ok(name))
+		return not_found(errnop);
+	if (!load_conf(&c, errnop))
+		return NSS_STATUS_UNAVAIL;
+	if ((r = served_user(&c, name, canon, &uid)) < 0)
+		return unavailable(errnop, -r, name);
+	if (r == 0)
+		return not_found(errnop);
+	return fill_passwd(canon, uid, pw, buf, buflen, errnop);
+}
+
+NSS_AZMI_EXPORT enum nss_status _nss_azmi_getpwuid_r(uid_t uid, struct passwd *pw, char *buf, size_t buflen,
+                                                     int *errnop)
+{
+	struct login_conf c;
+	char name[LOGIN_NAME_MAX];
+	int r;
+
+	if (!load_conf(&c, errnop))
+		return NSS_STATUS_UNAVAIL;
+	if ((r = user_by_uid(&c, (uint32_t)uid, name)) < 0)
+		return unavailable(errnop, -r, AZMI_STATEDIR "/" UIDTAB_FILE);
+	if (r == 0)
+		return not_found(errnop);
+	return fill_passwd(name, (uint32_t)uid, pw, buf, buflen, errnop);
+}
+
+NSS_AZMI_EXPORT enum nss_status _nss_azmi_getgrnam_r(const char *name, struct group *gr, char *buf,
+                                                     size_t buflen, int *errnop)
+{
+	struct login_conf c;
+	char canon[LOGIN_NAME_MAX];
+	uint32_t uid;
+	int r;
+
+	if (name == NULL || !principal_name_ok(name))
+		return not_found(errnop);
+	if (!load_conf(&c, errnop))
+		return NSS_STATUS_UNAVAIL;
+	if (strcmp(name, c.admin_group) == 0)
+		return admin_group(&c, gr, buf, buflen, errnop);
+	if ((r = served_user(&c, name, canon, &uid)) < 0)
+		return unavailable(errnop, -r, name);
+	if (r == 0)
+		return not_found(errnop);
+	return fill_group(canon, uid, NULL, 0, gr, buf, buflen, errnop);
+}
+
+NSS_AZMI_EXPORT enum nss_status _nss_azmi_getgrgid_r(gid_t gid, struct group *gr, char *buf, size_t buflen,
+                                                     int *errnop)
+{
+	struct login_conf c;
+	char name[LOGIN_NAME_MAX];
+	int r;
+
+	if (!load_conf(&c, errnop))
+		return NSS_STATUS_UNAVAIL;
+	if ((uint32_t)gid == c.uid_min)
+		return admin_group(&c, gr, buf, buflen, errnop);
+	if ((r = user_by_uid(&c, (uint32_t)gid, name)) < 0)
+		return unavailable(errnop, -r, AZMI_STATEDIR "/" UIDTAB_FILE);
+	if (r == 0)
+		return not_found(errnop);
+	return fill_group(name, (uint32_t)gid, NULL, 0, gr, buf, buflen, errnop);
+}
+
+/* Supplementary groups for initgroups(3): the admin group for its members. */
+NSS_AZMI_EXPORT enum nss_status _nss_azmi_initgroups_dyn(const char *user, gid_t group, long int *start,
+                                                         long int *size, gid_t **groupsp, long int limit,
+                                                         int *errnop)
+{
+	struct login_conf c;
+	struct name_list l;
+	bool member;
+	int r;
+
+	if (user == NULL || !principal_name_ok(user))
+		return not_found(errnop);
+	if (!load_conf(&c, errnop))
+		return NSS_STATUS_UNAVAIL;
+	if ((r = admins_load(&l)) != 0)
+		return unavailable(errnop, r, AZMI_STATEDIR "/" ADMINS_FILE);
+	member = admins_has(&l, user);
+	admins_free(&l);
+	if (!member || (uint32_t)group == c.uid_min)
+		return not_found(errnop);
+	for (long int i = 0; i < *start; i++)
+		if ((*groupsp)[i] == (gid_t)c.uid_min)
+			return NSS_STATUS_SUCCESS;
+	if (*start == *size) {
+		long int nsize = *size ? *size * 2 : 8;
+		gid_t *ng;
+		if (limit > 0 && nsize > limit)
+			nsize = limit;
+		if (nsize <= *size)
+			return NSS_STATUS_SUCCESS; /* at the limit: the group does not fit */
+		if ((ng = realloc(*groupsp, (size_t)nsize * sizeof(gid_t))) == NULL) {
+			*errnop = ENOMEM;
+			return NSS_STATUS_TRYAGAIN;
+		}
+		*groupsp = ng;
+		*size = nsize;
+	}
+	(*groupsp)[(*start)++] = (gid_t)c.uid_min;
+	return NSS_STATUS_SUCCESS;
+}
+
+/* Entra users are not enumerated (there is no list without asking Azure). */
+NSS_AZMI_EXPORT enum nss_status _nss_azmi_setpwent(int stayopen)
+{
+	(void)stayopen;
+	return NSS_STATUS_SUCCESS;
+}
+
+NSS_AZMI_EXPORT enum nss_status _nss_azmi_endpwent(void)
+{
+	return NSS_STATUS_SUCCESS;
+}
+
+NSS_AZMI_EXPORT enum nss_status _nss_azmi_getpwent_r(struct passwd *pw, char *buf, size_t buflen, int *errnop)
+{
+	(void)pw;
+	(void)buf;
+	(void)buflen;
+	return not_found(errnop);
+}
+
+/* Group enumeration lists the admin group alone. */
+static pthread_mutex_t grent_lock = PTHREAD_MUTEX_INITIALIZER;
+static int grent_next;
+
+NSS_AZMI_EXPORT enum nss_status _nss_azmi_setgrent(int stayopen)
+{
+	(void)stayopen;
+	pthread_mutex_lock(&grent_lock);
+	grent_next = 0;
+	pthread_mutex_unlock(&grent_lock);
+	return NSS_STATUS_SUCCESS;
+}
+
+NSS_AZMI_EXPORT enum nss_status _nss_azmi_endgrent(void)
+{
+	return _nss_azmi_setgrent(0);
+}
+
+NSS_AZMI_EXPORT enum nss_status _nss_azmi_getgrent_r(struct group *gr, char *buf, size_t buflen, int *errnop)
+{
+	struct login_conf c;
+	enum nss_status s;
+
+	pthread_mutex_lock(&grent_lock);
+	if (grent_next > 0) {
+		s = not_found(errnop);
+	} else if (!load_conf(&c, errnop)) {
+		s = NSS_STATUS_UNAVAIL;
+	} else {
+		s = admin_group(&c, gr, buf, buflen, errnop);
+		if (s == NSS_STATUS_SUCCESS)
+			grent_next = 1;
+	}
+	pthread_mutex_unlock(&grent_lock);
+	return s;
+}

@@ -1,0 +1,56 @@
+#!/usr/bin/python3
+"""Suite 30-pam, run inside a private mount + network namespace by
+tests/suite-30-pam.sh (see rig.py for the world it builds).  Parts:
+  exports  the modules load with RTLD_NOW and export only their entry points
+  nss      nss_azmi through getent/id and directly (ERANGE)
+  pam      pam_azmi's account phase through pam_wrapper + pamtester, each RBAC case
+  cache    decision cache, offline grace, fail closed
+  cli      azmi check-login
+  sshd     a real sshd and ssh client end to end
+AZMI_PAM_PARTS may name a subset.  Last line: "30-pam: N passed, M failed".
+"""
+
+import os
+import sys
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rig import Results, Rig  # noqa: E402
+import test_exports  # noqa: E402
+import test_nss  # noqa: E402
+
+PARTS = [("exports", test_exports.run_tests, False), ("nss", test_nss.run_tests, False)]
+for name, mod in (("pam", "test_pam"), ("cache", "test_cache"), ("cli", "test_cli"), ("sshd", "test_sshd")):
+    try:
+        PARTS.append((name, __import__(mod).run_tests, True))
+    except ImportError:
+        pass
+
+
+def main():
+    res = Results("30-pam")
+    wanted = os.environ.get("AZMI_PAM_PARTS", "").split()
+    rig = Rig()
+    try:
+        rig.setup()
+        if any(needs and (not wanted or name in wanted) for name, _, needs in PARTS):
+            rig.start_standin()
+        for name, fn, _ in PARTS:
+            if wanted and name not in wanted:
+                continue
+            print("--- %s" % name)
+            try:
+                fn(rig, res)
+            except Exception:
+                res.check(False, "%s: the part crashed" % name, traceback.format_exc())
+    except Exception:
+        res.check(False, "set-up", traceback.format_exc())
+    finally:
+        rig.stop()
+        rig.cleanup()
+    print(res.summary())
+    return 0 if res.failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

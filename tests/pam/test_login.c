@@ -1,0 +1,284 @@
+/*
+ * test_login.c - table-driven unit tests of the login modules' local logic:
+ * settings, name shapes, the map parser, the UID scheme, the decision file
+ * parser and the error-to-outcome mapping.  Built as $(BUILD)/tests/test_login
+ * by pam_azmi/build.mk, so suite 10-unit runs it with the core's tests.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "dcache.h"
+#include "decide.h"
+#include "login_conf.h"
+#include "principal.h"
+#include "uidmap.h"
+
+static void test_settings(void **state)
+{
+	static const struct {
+		const char *key, *value;
+		enum lconf_result want;
+	} cases[] = {
+	    {"allowed_domains", "contoso.com, Fabrikam.COM @x.example", LCONF_OK},
+	    {"allowed_domains", "", LCONF_OK},
+	    {"allowed_domains", "bad_domain.com", LCONF_BAD_VALUE},
+	    {"allowed_domains", ".contoso.com", LCONF_BAD_VALUE},
+	    {"allowed_domains", "a..b", LCONF_BAD_VALUE},
+	    {"uid_range", "70000-99999", LCONF_OK},
+	    {"uid_range", "1000-1001", LCONF_OK},
+	    {"uid_range", "999-2000", LCONF_BAD_VALUE},
+	    {"uid_range", "5000-5000", LCONF_BAD_VALUE},
+	    {"uid_range", "5000", LCONF_BAD_VALUE},
+	    {"uid_range", "5000-2147483647", LCONF_BAD_VALUE},
+	    {"uid_range", " 5000-6000", LCONF_BAD_VALUE},
+	    {"cache_ttl", "0", LCONF_OK},
+	    {"cache_ttl", "86400", LCONF_OK},
+	    {"cache_ttl", "86401", LCONF_BAD_VALUE},
+	    {"cache_ttl", "-1", LCONF_BAD_VALUE},
+	    {"cache_ttl", "5m", LCONF_BAD_VALUE},
+	    {"offline_grace", "3600", LCONF_OK},
+	    {"admin_group", "azmi-admins", LCONF_OK},
+	    {"admin_group", "_x9", LCONF_OK},
+	    {"admin_group", "Admins", LCONF_BAD_VALUE},
+	    {"admin_group", "a b", LCONF_BAD_VALUE},
+	    {"admin_group", "a23456789012345678901234567890123", LCONF_BAD_VALUE},
+	    {"user_map", "/etc/azmi-users", LCONF_OK},
+	    {"user_map", "etc/azmi-users", LCONF_BAD_VALUE},
+	    {"upn_suffix", "@contoso.com", LCONF_OK},
+	    {"upn_suffix", "contoso", LCONF_OK},
+	    {"upn_suffix", "con toso.com", LCONF_BAD_VALUE},
+	    {"config", "/etc/other.conf", LCONF_OK},
+	    {"config", NULL, LCONF_BAD_VALUE},
+	    {"debug", NULL, LCONF_OK},
+	    {"frobnicate", "1", LCONF_UNKNOWN_KEY},
+	};
+	struct login_conf c;
+	char why[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		login_conf_init(&c);
+		why[0] = '\0';
+		enum lconf_result r = login_conf_set(&c, cases[i].key, cases[i].value, why, sizeof(why));
+		if (r != cases[i].want)
+			fail_msg("%s = %s: got %d, want %d (%s)", cases[i].key,
+			         cases[i].value ? cases[i].value : "(none)", (int)r, (int)cases[i].want, why);
+		if (r != LCONF_OK)
+			assert_true(why[0] != '\0');
+	}
+	login_conf_init(&c);
+	assert_int_equal(
+	    login_conf_set(&c, "allowed_domains", "contoso.com, Fabrikam.COM @x.example", why, sizeof(why)),
+	    LCONF_OK);
+	assert_int_equal(c.ndomains, 3);
+	assert_string_equal(c.domains[1], "fabrikam.com");
+	assert_true(login_conf_domain_allowed(&c, "FABRIKAM.com", 12));
+	assert_false(login_conf_domain_allowed(&c, "fabrikam.co", 11));
+	assert_int_equal(login_conf_set(&c, "uid_range", "1000-1001", why, sizeof(why)), LCONF_OK);
+	assert_int_equal(c.uid_min, 1000);
+	assert_int_equal(c.uid_max, 1001);
+}
+
+static void test_name_shapes(void **state)
+{
+	(void)state;
+	assert_true(principal_is_guid("0f0f0f0f-1111-4222-8333-000000000001"));
+	assert_true(principal_is_guid("ABCDEF01-1111-4222-8333-000000000001"));
+	assert_false(principal_is_guid("0f0f0f0f-1111-4222-8333-00000000001"));
+	assert_false(principal_is_guid("0f0f0f0f-1111-4222-8333-0000000000011"));
+	assert_false(principal_is_guid("0f0f0f0f1111-4222-8333-000000000001-"));
+	assert_false(principal_is_guid("g0f0f0f0-1111-4222-8333-000000000001"));
+	assert_true(principal_is_upn("alice@contoso.com"));
+	assert_true(principal_is_upn("o'brien@contoso.com"));
+	assert_true(principal_is_upn("bob_gmail.com#EXT#@contoso.onmicrosoft.com"));
+	assert_false(principal_is_upn("alice@contoso"));
+	assert_false(principal_is_upn("@contoso.com"));
+	assert_false(principal_is_upn("a@b@contoso.com"));
+	assert_false(principal_is_upn("al ice@contoso.com"));
+	assert_false(principal_is_upn("alice@contoso..com"));
+	assert_false(principal_is_upn("alice/x@contoso.com"));
+	assert_true(principal_name_ok("alice@contoso.com"));
+	assert_true(principal_name_ok("deploy"));
+	assert_false(principal_name_ok(""));
+	assert_false(principal_name_ok("-rf"));
+	assert_false(principal_name_ok(".hidden"));
+	assert_false(principal_name_ok("a:b"));
+	assert_false(principal_name_ok("a/b"));
+	assert_false(principal_name_ok("a b"));
+	assert_false(principal_name_ok("caf\xc3\xa9"));
+}
+
+static void test_map_parse(void **state)
+{
+	static const struct {
+		const char *text, *user;
+		int want;
+		const char *id;
+	} cases[] = {
+	    {"deploy alice@contoso.com\n", "deploy", 1, "alice@contoso.com"},
+	    {"# c\n\n  deploy\tAlice@Contoso.com   # who\n", "deploy", 1, "alice@contoso.com"},
+	    {"ops 0F0F0F0F-1111-4222-8333-000000000001\n", "ops", 1, "0f0f0f0f-1111-4222-8333-000000000001"},
+	    {"bg -\n", "bg", 1, "-"},
+	    {"deploy alice@contoso.com\n", "other", 0, ""},
+	    {"deploy alice@contoso.com\r\n", "deploy", 1, "alice@contoso.com"},
+	    {"deploy\n", "deploy", -EINVAL, ""},
+	    {"deploy alice@contoso.com extra\n", "deploy", -EINVAL, ""},
+	    {"deploy not-a-principal\n", "deploy", -EINVAL, ""},
+	    {"deploy alice@contoso.com\nbroken\n", "deploy", -EINVAL, ""},
+	    {"bad:name alice@contoso.com\n", "x", -EINVAL, ""},
+	    {"a b@c.example\na d@c.example\n", "a", 1, "b@c.example"},
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct principal p;
+		char *text = strdup(cases[i].text);
+		memset(&p, 0, sizeof(p));
+		int r = principal_map_parse("map", text, cases[i].user, &p);
+		if (r != cases[i].want)
+			fail_msg("case %zu: got %d, want %d (%s)", i, r, cases[i].want, p.why);
+		if (r == 1)
+			assert_string_equal(p.id, cases[i].id);
+		if (r < 0)
+			assert_non_null(strstr(p.why, "map:"));
+		free(text);
+	}
+}
+
+static void test_resolve(void **state)
+{
+	struct login_conf c;
+	struct principal p;
+	char why[128];
+
+	(void)state;
+	login_conf_init(&c);
+	login_conf_set(&c, "allowed_domains", "contoso.com", why, sizeof(why));
+	assert_int_equal(principal_resolve(&c, "Alice@Contoso.COM", -1, &p), 0);
+	assert_int_equal(p.via, PRINCIPAL_NAME);
+	assert_string_equal(p.id, "alice@contoso.com");
+	assert_string_equal(p.user, "alice@contoso.com");
+	assert_int_equal(principal_resolve(&c, "alice@fabrikam.com", -1, &p), 0);
+	assert_int_equal(p.via, PRINCIPAL_NONE);
+	assert_int_equal(principal_resolve(&c, "alice", 1500, &p), 0);
+	assert_int_equal(p.via, PRINCIPAL_NONE);
+	login_conf_set(&c, "upn_suffix", "contoso.com", why, sizeof(why));
+	assert_int_equal(principal_resolve(&c, "Alice", 1500, &p), 0);
+	assert_int_equal(p.via, PRINCIPAL_SUFFIX);
+	assert_string_equal(p.id, "alice@contoso.com");
+	assert_string_equal(p.user, "Alice");
+	assert_int_equal(principal_resolve(&c, "root", 0, &p), 0);
+	assert_int_equal(p.via, PRINCIPAL_NONE);
+	assert_int_equal(principal_resolve(&c, "daemon", 1, &p), 0);
+	assert_int_equal(p.via, PRINCIPAL_NONE);
+	assert_int_equal(principal_resolve(&c, "newuser", -1, &p), 0);
+	assert_int_equal(p.via, PRINCIPAL_SUFFIX);
+	login_conf_set(&c, "user_map", "/nonexistent/azmi-users", why, sizeof(why));
+	assert_int_equal(principal_resolve(&c, "alice", 1500, &p), ENOENT);
+	assert_non_null(strstr(p.why, "/nonexistent/azmi-users"));
+}
+
+static void test_uid_scheme(void **state)
+{
+	struct login_conf c;
+	struct uid_table t = {0};
+	uint32_t taken[] = {70001, 70002}, uid, first;
+	struct local_ids ids = {taken, 2};
+	char text[] =
+	    "pinned@contoso.com:71234\nbad line\nx:999\ndup@contoso.com:75000\ndup@contoso.com:75001\n"
+	    "other@contoso.com:75000\n";
+
+	(void)state;
+	assert_int_equal(uidmap_hash(""), 0x811c9dc5u);
+	assert_int_equal(uidmap_hash("a"), 0xe40c292cu);
+	assert_int_equal(uidmap_hash("foobar"), 0xbf9cf968u);
+	assert_int_equal(uidmap_hash("FooBar"), 0xbf9cf968u);
+	login_conf_init(&c);
+	assert_int_equal(uidtab_parse(&t, text), 0);
+	assert_int_equal(t.n, 2); /* the bad line, the low uid and both duplicates skipped */
+	assert_int_equal(uidmap_assign(&c, &t, &ids, "pinned@contoso.com", &uid), 0);
+	assert_int_equal(uid, 71234);
+	assert_int_equal(uidmap_assign(&c, &t, &ids, "alice@contoso.com", &first), 0);
+	assert_in_range(first, 70001, 99999);
+	assert_int_equal(first, 70001 + uidmap_hash("alice@contoso.com") % 29999);
+	/* A tiny range: 70000 is the admin group, 70001 and 70002 are taken locally. */
+	login_conf_set(&c, "uid_range", "70000-70003", text, sizeof(text));
+	assert_int_equal(uidmap_assign(&c, &t, &ids, "alice@contoso.com", &uid), 0);
+	assert_int_equal(uid, 70003);
+	login_conf_set(&c, "uid_range", "70000-70002", text, sizeof(text));
+	assert_int_equal(uidmap_assign(&c, &t, &ids, "alice@contoso.com", &uid), ENOSPC);
+	uidtab_free(&t);
+}
+
+static void test_dcache_parse(void **state)
+{
+	static const struct {
+		const char *text;
+		int want;
+	} cases[] = {
+	    {"azmi-decision 1\nuser a\nprincipal a@b.c\nlevel 1\ntime 5\n", 0},
+	    {"azmi-decision 1\nuser a\nprincipal a@b.c\nlevel 2\ntime 5\nrole R R\nscope /s\n", 0},
+	    {"azmi-decision 2\nuser a\nprincipal a@b.c\nlevel 1\ntime 5\n", EINVAL},
+	    {"azmi-decision 1\nuser a\nprincipal a@b.c\nlevel 3\ntime 5\n", EINVAL},
+	    {"azmi-decision 1\nuser a\nprincipal a@b.c\nlevel 1\ntime -5\n", EINVAL},
+	    {"azmi-decision 1\nuser a\nlevel 1\ntime 5\n", EINVAL},
+	    {"azmi-decision 1\nuser a\nprincipal a@b.c\nlevel 1\n", EINVAL},
+	    {"azmi-decision 1\nnospace\n", EINVAL},
+	    {"", EINVAL},
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct dcache_entry e;
+		char *text = strdup(cases[i].text);
+		int r = dcache_parse(text, &e);
+		if (r != cases[i].want)
+			fail_msg("case %zu: got %d, want %d", i, r, cases[i].want);
+		free(text);
+	}
+}
+
+static void test_outcomes(void **state)
+{
+	static const struct {
+		azmi_err e;
+		long status;
+		enum login_outcome want;
+		bool grace;
+	} cases[] = {
+	    {AZMI_ERR_UNAVAILABLE, 0, LOGIN_UNREACHABLE, true},
+	    {AZMI_ERR_ENDPOINT, 502, LOGIN_UNREACHABLE, true},
+	    {AZMI_ERR_TIMEOUT, 0, LOGIN_UNREACHABLE, true},
+	    {AZMI_ERR_REFUSED, 429, LOGIN_UNREACHABLE, true},
+	    {AZMI_ERR_REFUSED, 503, LOGIN_UNREACHABLE, true},
+	    {AZMI_ERR_REFUSED, 403, LOGIN_UNREACHABLE, false},
+	    {AZMI_ERR_PROTOCOL, 200, LOGIN_UNREACHABLE, false},
+	    {AZMI_ERR_CONFIG, 0, LOGIN_CONFIG, false},
+	    {AZMI_ERR_USAGE, 0, LOGIN_CONFIG, false},
+	    {AZMI_ERR_NOMEM, 0, LOGIN_INTERNAL, false},
+	    {AZMI_ERR_SYSTEM, 0, LOGIN_INTERNAL, false},
+	    {AZMI_ERR_CACHE, 0, LOGIN_INTERNAL, false},
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		bool grace = !cases[i].grace;
+		assert_int_equal(login_outcome_of(cases[i].e, cases[i].status, &grace), cases[i].want);
+		assert_int_equal(grace, cases[i].grace);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_settings),   cmocka_unit_test(test_name_shapes),
+	    cmocka_unit_test(test_map_parse),  cmocka_unit_test(test_resolve),
+	    cmocka_unit_test(test_uid_scheme), cmocka_unit_test(test_dcache_parse),
+	    cmocka_unit_test(test_outcomes),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
