@@ -143,7 +143,10 @@ class Rig:
         os.mkdir(wk)
         run(["mount", "-t", "overlay", "overlay", "-o", "lowerdir=%s,upperdir=%s,workdir=%s" % (libdir, up, wk),
              libdir])
-        shutil.copy(NSS_SO, os.path.join(libdir, "libnss_azmi.so.2"))
+        dest = os.path.join(libdir, "libnss_azmi.so.2")
+        # Suite 70-deb tests the installed module, which is already there (seen through the overlay).
+        if os.path.realpath(NSS_SO) != dest:
+            shutil.copy(NSS_SO, dest)
         run(["ldconfig", "-X", "-C", "/etc/ld.so.cache"])
         with open("/etc/nsswitch.conf") as f:
             lines = f.read().splitlines()
