@@ -16,7 +16,7 @@ NSSAZMI_SO  := $(BUILD)/libnss_azmi.so.2
 # What the NSS module needs (no network, no JSON), what the decision adds, and the two entry files.
 PAMAZMI_LOCAL_OBJ  := $(patsubst %,$(BUILD)/pam_azmi/%.o,login_conf principal statefile uidmap admins)
 PAMAZMI_DECIDE_OBJ := $(patsubst %,$(BUILD)/pam_azmi/%.o,dcache decide)
-PAMAZMI_PAM_OBJ    := $(PAMAZMI_LOCAL_OBJ) $(PAMAZMI_DECIDE_OBJ) $(BUILD)/pam_azmi/pam_module.o
+PAMAZMI_PAM_OBJ    := $(PAMAZMI_LOCAL_OBJ) $(PAMAZMI_DECIDE_OBJ) $(BUILD)/pam_azmi/auth.o $(BUILD)/pam_azmi/pam_module.o
 PAMAZMI_NSS_OBJ    := $(PAMAZMI_LOCAL_OBJ) $(BUILD)/pam_azmi/nss_module.o
 PAMAZMI_ALL_OBJ    := $(PAMAZMI_PAM_OBJ) $(BUILD)/pam_azmi/nss_module.o
 PAMAZMI_CLI        := $(BUILD)/cli/cmd_check_login.o

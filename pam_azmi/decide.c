@@ -75,7 +75,10 @@ const char *login_outcome_name(enum login_outcome o)
 
 const char *login_source_name(enum login_source s)
 {
-	return s == LOGIN_FROM_CACHE ? "cache" : s == LOGIN_FROM_GRACE ? "offline-grace" : "azure";
+	return s == LOGIN_FROM_CACHE   ? "cache"
+	       : s == LOGIN_FROM_GRACE ? "offline-grace"
+	       : s == LOGIN_FROM_TOKEN ? "token"
+	                               : "azure";
 }
 
 /* Fill the result from a cached positive decision. */

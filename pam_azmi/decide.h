@@ -31,7 +31,7 @@ enum login_outcome {
 	LOGIN_INTERNAL,     /* out of memory, a system call or a state file failed */
 };
 
-enum login_source { LOGIN_FROM_AZURE = 0, LOGIN_FROM_CACHE, LOGIN_FROM_GRACE };
+enum login_source { LOGIN_FROM_AZURE = 0, LOGIN_FROM_CACHE, LOGIN_FROM_GRACE, LOGIN_FROM_TOKEN };
 
 #define LOGIN_MAX_STEPS 12
 #define LOGIN_STEP_LEN  640
@@ -87,7 +87,7 @@ enum login_outcome login_outcome_of(azmi_err e, long http_status, bool *grace_ok
 /* "not-managed", "granted", "denied", "unavailable", "config-error", "internal-error". */
 const char *login_outcome_name(enum login_outcome o);
 
-/* "azure", "cache", "offline-grace". */
+/* "azure", "cache", "offline-grace", "token". */
 const char *login_source_name(enum login_source s);
 
 #endif

@@ -7,10 +7,13 @@
 #include <string.h>
 #include <strings.h>
 
+#include "principal.h"
 #include "util.h"
 
 static const char *const file_keys[] = {
-    "allowed_domains", "user_map", "upn_suffix", "admin_group", "cache_ttl", "offline_grace", "uid_range",
+    "allowed_domains", "user_map",       "upn_suffix",  "admin_group",     "cache_ttl",
+    "offline_grace",   "uid_range",      "tenant",      "authority",       "audiences",
+    "require",         "required_roles", "admin_roles", "required_groups",
 };
 
 void login_conf_init(struct login_conf *c)
@@ -143,6 +146,86 @@ static enum lconf_result set_path(char *dst, size_t dstlen, const char *key, con
 	return LCONF_OK;
 }
 
+/*
+ * A list of words separated by spaces or commas into rows of `width` bytes:
+ * printable, no quotes; `guid` requires object ids (stored in lower case).
+ */
+static enum lconf_result set_list(const char *key, const char *v, char *rows, size_t width, size_t max,
+                                  size_t *n, bool guid, char *why, size_t whylen)
+{
+	size_t count = 0;
+
+	while (*v) {
+		size_t len;
+		char *row;
+		while (*v == ' ' || *v == '\t' || *v == ',')
+			v++;
+		if (*v == '\0')
+			break;
+		len = strcspn(v, " \t,");
+		if (count == max)
+			return bad(why, whylen, "%s: more than %zu values", key, max);
+		row = rows + count * width;
+		if (len >= width || !util_is_printable(v, len) || memchr(v, '"', len) != NULL)
+			return bad(why, whylen, "%s: \"%.*s\" is not a valid value", key,
+			           (int)(len > 80 ? 80 : len), v);
+		for (size_t i = 0; i < len; i++)
+			row[i] = guid && v[i] >= 'A' && v[i] <= 'Z' ? (char)(v[i] + 32) : v[i];
+		row[len] = '\0';
+		if (guid && !principal_is_guid(row))
+			return bad(why, whylen, "%s: \"%s\" is not an object id", key, row);
+		count++;
+		v += len;
+	}
+	*n = count;
+	return LCONF_OK;
+}
+
+static enum lconf_result set_token_key(struct login_conf *c, const char *key, const char *v, char *why,
+                                       size_t whylen)
+{
+	if (strcmp(key, "tenant") == 0) {
+		if (v[0] != '\0' && !principal_is_guid(v))
+			return bad(why, whylen, "tenant: \"%.80s\" is not a tenant id (GUID)", v);
+		snprintf(c->tenant, sizeof(c->tenant), "%s", v);
+		for (char *p = c->tenant; *p; p++)
+			*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+		return LCONF_OK;
+	}
+	if (strcmp(key, "authority") == 0) {
+		size_t len = strlen(v);
+		if (strncmp(v, "https://", 8) != 0 || len < 9 || len >= sizeof(c->authority) ||
+		    !util_is_printable(v, len) || strchr(v, '?') != NULL || strchr(v, '#') != NULL)
+			return bad(why, whylen, "authority: must be an https URL");
+		while (len > 8 && v[len - 1] == '/')
+			len--;
+		memcpy(c->authority, v, len);
+		c->authority[len] = '\0';
+		return LCONF_OK;
+	}
+	if (strcmp(key, "audiences") == 0)
+		return set_list(key, v, &c->audiences[0][0], sizeof(c->audiences[0]), LOGIN_MAX_AUDIENCES,
+		                &c->naudiences, false, why, whylen);
+	if (strcmp(key, "required_roles") == 0)
+		return set_list(key, v, &c->required_roles[0][0], LOGIN_ROLE_MAX, LOGIN_MAX_ROLES,
+		                &c->nrequired_roles, false, why, whylen);
+	if (strcmp(key, "admin_roles") == 0)
+		return set_list(key, v, &c->admin_roles[0][0], LOGIN_ROLE_MAX, LOGIN_MAX_ROLES,
+		                &c->nadmin_roles, false, why, whylen);
+	if (strcmp(key, "required_groups") == 0)
+		return set_list(key, v, &c->required_groups[0][0], LOGIN_GUID_SIZE, LOGIN_MAX_GROUPS,
+		                &c->nrequired_groups, true, why, whylen);
+	if (strcmp(v, "rbac") == 0)
+		c->require = LOGIN_REQUIRE_RBAC;
+	else if (strcmp(v, "token") == 0)
+		c->require = LOGIN_REQUIRE_TOKEN;
+	else if (strcmp(v, "both") == 0)
+		c->require = LOGIN_REQUIRE_BOTH;
+	else
+		return bad(why, whylen, "require: \"%.40s\" is none of rbac, token, both", v);
+	return LCONF_OK;
+}
+
 enum lconf_result login_conf_set(struct login_conf *c, const char *key, const char *value, char *why,
                                  size_t whylen)
 {
@@ -172,6 +255,10 @@ enum lconf_result login_conf_set(struct login_conf *c, const char *key, const ch
 		return set_seconds(&c->offline_grace, key, value, 30L * 86400, why, whylen);
 	if (strcmp(key, "uid_range") == 0)
 		return set_uid_range(c, value, why, whylen);
+	if (strcmp(key, "tenant") == 0 || strcmp(key, "authority") == 0 || strcmp(key, "audiences") == 0 ||
+	    strcmp(key, "require") == 0 || strcmp(key, "required_roles") == 0 ||
+	    strcmp(key, "admin_roles") == 0 || strcmp(key, "required_groups") == 0)
+		return set_token_key(c, key, value, why, whylen);
 	snprintf(why, whylen, "unknown option \"%s\"", key);
 	return LCONF_UNKNOWN_KEY;
 }

@@ -26,6 +26,20 @@
 #define LOGIN_DEFAULT_UID_MIN     70000u
 #define LOGIN_DEFAULT_UID_MAX     99999u
 
+/* The auth phase (Entra access tokens). */
+#define LOGIN_MAX_AUDIENCES 8
+#define LOGIN_MAX_ROLES     16
+#define LOGIN_ROLE_MAX      128 /* an app role value, with the NUL */
+#define LOGIN_MAX_GROUPS    20  /* Graph checkMemberGroups takes at most 20 ids */
+#define LOGIN_GUID_SIZE     37
+
+/* How a token-authenticated login is authorised (key `require`). */
+enum login_require {
+	LOGIN_REQUIRE_RBAC = 0, /* the token proves who; Azure RBAC decides in the account phase */
+	LOGIN_REQUIRE_TOKEN,    /* the token's roles and groups decide; no Azure call in the account phase */
+	LOGIN_REQUIRE_BOTH,     /* both must grant; the lower level wins */
+};
+
 struct login_conf {
 	char domains[LOGIN_MAX_DOMAINS][LOGIN_NAME_MAX]; /* lower case, no '@' */
 	size_t ndomains;
@@ -38,6 +52,19 @@ struct login_conf {
 	uint32_t uid_max;
 	bool debug;
 	char config_path[LOGIN_PATH_MAX]; /* module argument config=, "" for the default */
+	/* auth phase */
+	char tenant[LOGIN_NAME_MAX];    /* tenant id of accepted tokens; "" turns the auth phase off */
+	char authority[LOGIN_PATH_MAX]; /* https base of the key endpoint and v2 issuer; "" for the cloud's */
+	char audiences[LOGIN_MAX_AUDIENCES][LOGIN_NAME_MAX];
+	size_t naudiences;
+	enum login_require require;
+	char required_roles[LOGIN_MAX_ROLES][LOGIN_ROLE_MAX]; /* every one must be in `roles` */
+	size_t nrequired_roles;
+	char admin_roles[LOGIN_MAX_ROLES][LOGIN_ROLE_MAX]; /* any one in `roles` makes an administrator */
+	size_t nadmin_roles;
+	char required_groups[LOGIN_MAX_GROUPS]
+	                    [LOGIN_GUID_SIZE]; /* every one must be in `groups` (lower case) */
+	size_t nrequired_groups;
 };
 
 enum lconf_result { LCONF_OK = 0, LCONF_BAD_VALUE, LCONF_UNKNOWN_KEY };
@@ -47,7 +74,9 @@ void login_conf_init(struct login_conf *c);
 
 /*
  * The one setter.  `key` is a file key (allowed_domains, user_map, upn_suffix,
- * admin_group, cache_ttl, offline_grace, uid_range) or a module-only key
+ * admin_group, cache_ttl, offline_grace, uid_range; for tokens tenant,
+ * authority, audiences, require, required_roles, admin_roles,
+ * required_groups) or a module-only key
  * (config, debug).  On LCONF_BAD_VALUE `why` says what is wrong.
  */
 enum lconf_result login_conf_set(struct login_conf *c, const char *key, const char *value, char *why,

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -16,13 +17,20 @@
 #include <security/pam_modules.h>
 
 #include "admins.h"
+#include "auth.h"
+#include "buf.h"
 #include "ctx.h"
 #include "decide.h"
+#include "jwt_verify.h"
 #include "login_conf.h"
 #include "uidmap.h"
 #include "util.h"
 
 #define PAM_AZMI_EXPORT __attribute__((visibility("default")))
+
+#define TOKEN_PROMPT      "Entra access token: "
+#define TOKEN_MORE_PROMPT "Entra access token, continued: "
+#define TOKEN_MAX_PROMPTS 32
 
 /* The one place a decision becomes a PAM code. */
 static int pam_code(const struct login_result *r)
@@ -121,6 +129,39 @@ static const char *token_oid(pam_handle_t *pamh)
 	if (pam_get_data(pamh, PAM_AZMI_DATA_OID, &data) != PAM_SUCCESS || data == NULL)
 		return NULL;
 	return data;
+}
+
+/* The level the auth phase found in the token's roles (require=token/both), RBAC_DENY when none. */
+static enum rbac_level token_level(pam_handle_t *pamh)
+{
+	const void *data = NULL;
+
+	if (pam_get_data(pamh, PAM_AZMI_DATA_LEVEL, &data) != PAM_SUCCESS || data == NULL)
+		return RBAC_DENY;
+	return strcmp(data, "admin") == 0 ? RBAC_ADMIN : strcmp(data, "user") == 0 ? RBAC_USER : RBAC_DENY;
+}
+
+/*
+ * require=token: the validated token alone grants (no Azure call); the
+ * principal is its object id.  require=both: the lower of the two levels.
+ */
+static bool decide_by_token(const struct login_conf *c, const char *user, const char *oid,
+                            enum rbac_level lvl, struct login_result *r)
+{
+	if (c->require != LOGIN_REQUIRE_TOKEN || oid == NULL || lvl == RBAC_DENY)
+		return false;
+	r->outcome = LOGIN_GRANTED;
+	r->source = LOGIN_FROM_TOKEN;
+	r->level = lvl;
+	r->decided_at = util_now();
+	r->principal.via = PRINCIPAL_TOKEN;
+	r->principal.is_oid = true;
+	snprintf(r->principal.id, sizeof(r->principal.id), "%s", oid);
+	snprintf(r->principal.user, sizeof(r->principal.user), "%s", user);
+	snprintf(r->oid, sizeof(r->oid), "%s", oid);
+	snprintf(r->d.role, sizeof(r->d.role), "%s",
+	         lvl == RBAC_ADMIN ? "token app role (admin_roles)" : "token app roles and groups");
+	return true;
 }
 
 /*
@@ -224,7 +265,13 @@ PAM_AZMI_EXPORT int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, co
 		                       .update_cache = true,
 		                       .token_oid = token_oid(pamh),
 		                       .local_uid = login_local_uid(user)};
-		login_decide(ctx, &conf, user, &o, r);
+		enum rbac_level tl = token_level(pamh);
+		if (!decide_by_token(&conf, user, o.token_oid, tl, r)) {
+			login_decide(ctx, &conf, user, &o, r);
+			if (conf.require == LOGIN_REQUIRE_BOTH && o.token_oid != NULL && tl == RBAC_USER &&
+			    r->outcome == LOGIN_GRANTED)
+				r->level = RBAC_USER; /* both must say admin */
+		}
 		apply(pamh, &conf, r);
 	}
 	if (conf.debug)
@@ -238,26 +285,203 @@ PAM_AZMI_EXPORT int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, co
 	return code;
 }
 
+/* The one place an auth outcome becomes a PAM code. */
+static int auth_pam_code(enum auth_outcome o)
+{
+	switch (o) {
+	case AUTH_NOT_MINE:
+		return PAM_IGNORE;
+	case AUTH_OK:
+		return PAM_SUCCESS;
+	case AUTH_DENIED:
+		return PAM_AUTH_ERR;
+	case AUTH_UNAVAILABLE:
+		return PAM_AUTHINFO_UNAVAIL;
+	case AUTH_CONFIG:
+		return PAM_SERVICE_ERR;
+	case AUTH_INTERNAL:
+		break;
+	}
+	return PAM_BUF_ERR;
+}
+
+/* pam_set_data cleanup of the strings handed to the account phase. */
+static void wipe_data(pam_handle_t *pamh, void *data, int error_status)
+{
+	(void)pamh;
+	(void)error_status;
+	if (data != NULL) {
+		explicit_bzero(data, strlen(data));
+		free(data);
+	}
+}
+
 /*
- * The auth phase belongs to issue 6: validate an Entra access token (from
- * the conversation or an SSH certificate), then
- * pam_set_data(pamh, PAM_AZMI_DATA_OID, strdup(oid), cleanup) so that the
- * account phase decides for exactly that principal.  Until then: no part.
+ * Ask for the token through the conversation.  Clients may cap one answer
+ * (OpenSSH's ssh reads at most 1023 bytes a prompt): an answer ending in '\'
+ * asks for more, up to TOKEN_MAX_PROMPTS answers and 16 KiB in all.  The
+ * token lands in `b` (wiped by buf_free).  A PAM code; PAM_AUTH_ERR when too long.
+ */
+static int ask_token(pam_handle_t *pamh, struct buf *b)
+{
+	for (int i = 0; i < TOKEN_MAX_PROMPTS; i++) {
+		char *resp = NULL;
+		size_t n, start = 0;
+		bool more, ok;
+		int rc =
+		    pam_prompt(pamh, PAM_PROMPT_ECHO_OFF, &resp, "%s", i ? TOKEN_MORE_PROMPT : TOKEN_PROMPT);
+
+		if (rc != PAM_SUCCESS)
+			return rc;
+		if (resp == NULL)
+			return PAM_CONV_ERR;
+		n = strlen(resp);
+		while (n > 0 && (resp[n - 1] == '\n' || resp[n - 1] == '\r' || resp[n - 1] == ' '))
+			n--;
+		while (start < n && resp[start] == ' ')
+			start++;
+		more = n > start && resp[n - 1] == '\\';
+		ok = buf_append(b, resp + start, n - start - (more ? 1 : 0));
+		explicit_bzero(resp, strlen(resp));
+		free(resp);
+		if (!ok)
+			return b->overflow ? PAM_AUTH_ERR : PAM_BUF_ERR;
+		if (!more)
+			return PAM_SUCCESS;
+	}
+	return PAM_AUTH_ERR;
+}
+
+/* Hand the token's object id (and, for require=token/both, its level) to the account phase. */
+static int hand_over(pam_handle_t *pamh, const struct login_conf *c, const struct auth_result *ar)
+{
+	char *oid = strdup(ar->oid), *lvl = NULL;
+
+	if (oid == NULL || pam_set_data(pamh, PAM_AZMI_DATA_OID, oid, wipe_data) != PAM_SUCCESS) {
+		free(oid);
+		return PAM_BUF_ERR;
+	}
+	if (c->require == LOGIN_REQUIRE_RBAC)
+		return PAM_SUCCESS;
+	lvl = strdup(ar->level == RBAC_ADMIN ? "admin" : "user");
+	if (lvl == NULL || pam_set_data(pamh, PAM_AZMI_DATA_LEVEL, lvl, wipe_data) != PAM_SUCCESS) {
+		free(lvl);
+		return PAM_BUF_ERR;
+	}
+	return PAM_SUCCESS;
+}
+
+/* The one line an authentication gets: never the token, its fingerprint at most. */
+static void log_auth(pam_handle_t *pamh, const char *user, const struct auth_result *ar)
+{
+	char u[LOGIN_NAME_MAX], p[LOGIN_NAME_MAX], reason[512];
+	int prio = ar->outcome == AUTH_OK ? LOG_INFO : ar->outcome == AUTH_DENIED ? LOG_NOTICE : LOG_ERR;
+
+	quoted(u, sizeof(u), user);
+	quoted(p, sizeof(p), ar->principal[0] ? ar->principal : "-");
+	quoted(reason, sizeof(reason), ar->reason);
+	pam_syslog(pamh, prio,
+	           "auth: user=\"%s\" principal=\"%s\" token=%s oid=%s result=%s%s%s%s reason=\"%s\"", u, p,
+	           ar->fingerprint[0] ? ar->fingerprint : "-", ar->oid[0] ? ar->oid : "-",
+	           auth_outcome_name(ar->outcome), ar->check[0] ? " check=" : "", ar->check,
+	           ar->keys_stale ? " keys=stale" : "", reason);
+}
+
+/*
+ * The auth phase: an Entra access token for this VM's application, given at
+ * the password or keyboard-interactive prompt, validated offline; its object
+ * id goes to the account phase, which then decides for exactly that principal.
  */
 PAM_AZMI_EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
-	(void)pamh;
+	struct login_conf conf;
+	struct login_result *r = calloc(1, sizeof(*r));
+	struct auth_result ar;
+	struct azmi_ctx *ctx = NULL;
+	struct pam_log pl = {pamh, false};
+	struct principal who;
+	struct buf tok;
+	const char *user = NULL;
+	char u[LOGIN_NAME_MAX]; /* the name for log lines */
+	long uid;
+	int code;
+
 	(void)flags;
-	(void)argc;
-	(void)argv;
-	return PAM_IGNORE;
+	buf_init(&tok, JWT_VERIFY_MAX_TOKEN);
+	if (r == NULL)
+		return PAM_BUF_ERR;
+	if ((code = pam_get_user(pamh, &user, NULL)) != PAM_SUCCESS || user == NULL || user[0] == '\0') {
+		free(r);
+		return code == PAM_SUCCESS ? PAM_USER_UNKNOWN : code;
+	}
+	quoted(u, sizeof(u), user);
+	if (!setup(pamh, argc, argv, &conf, &pl, &ctx, r)) {
+		pam_syslog(pamh, LOG_ERR, "auth: user=\"%s\" result=config-error reason=\"%s\"", u,
+		           r->reason);
+		code = pam_code(r);
+		goto out;
+	}
+	uid = login_local_uid(user);
+	/* Not azmi's user (or no tenant): no prompt at all. */
+	if (!auth_enabled(&conf) ||
+	    (principal_resolve(&conf, user, uid, &who) == 0 && who.via == PRINCIPAL_NONE)) {
+		if (conf.debug)
+			pam_syslog(pamh, LOG_DEBUG, "auth: %s: not an Entra token login here", u);
+		code = PAM_IGNORE;
+		goto out;
+	}
+	if ((code = ask_token(pamh, &tok)) != PAM_SUCCESS) {
+		pam_syslog(pamh, LOG_NOTICE, "auth: user=\"%s\" result=%s reason=\"%s\"", u,
+		           code == PAM_AUTH_ERR ? "denied check=format" : "no-token",
+		           code == PAM_AUTH_ERR ? "the token is over 16 KiB" : pam_strerror(pamh, code));
+		goto out;
+	}
+	{
+		struct auth_opts o = {.cache_dir = AZMI_STATEDIR, .local_uid = uid};
+		(void)mkdir(AZMI_STATEDIR, 0755);
+		auth_check_token(ctx, &conf, user, tok.data, tok.len, &o, &ar);
+	}
+	buf_free(&tok);
+	if (ar.outcome == AUTH_OK && (code = hand_over(pamh, &conf, &ar)) != PAM_SUCCESS) {
+		ar.outcome = AUTH_INTERNAL;
+		snprintf(ar.reason, sizeof(ar.reason), "cannot hand the object id to the account phase");
+	}
+	log_auth(pamh, user, &ar);
+	code = auth_pam_code(ar.outcome);
+out:
+	buf_free(&tok);
+	azmi_ctx_free(ctx);
+	free(r);
+	return code;
 }
 
+/*
+ * No credentials to set; but for the users this module authenticates, its
+ * part of the setcred chain must succeed (as pam_unix's does), or a stack
+ * ending in pam_deny refuses the session after a good token.  sshd runs the
+ * keyboard-interactive authentication in a child process, so the PAM data
+ * of the auth phase cannot tell: the settings and the principal do.
+ */
 PAM_AZMI_EXPORT int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
-	(void)pamh;
+	struct login_conf conf;
+	struct login_result *r;
+	struct azmi_ctx *ctx = NULL;
+	struct pam_log pl = {pamh, false};
+	struct principal who;
+	const char *user = NULL;
+	int code = PAM_IGNORE;
+
 	(void)flags;
-	(void)argc;
-	(void)argv;
-	return PAM_IGNORE;
+	if (token_oid(pamh) != NULL)
+		return PAM_SUCCESS;
+	if (pam_get_user(pamh, &user, NULL) != PAM_SUCCESS || user == NULL ||
+	    (r = calloc(1, sizeof(*r))) == NULL)
+		return PAM_IGNORE;
+	if (setup(pamh, argc, argv, &conf, &pl, &ctx, r) && auth_enabled(&conf) &&
+	    principal_resolve(&conf, user, login_local_uid(user), &who) == 0 && who.via != PRINCIPAL_NONE)
+		code = PAM_SUCCESS;
+	azmi_ctx_free(ctx);
+	free(r);
+	return code;
 }

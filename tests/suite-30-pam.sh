@@ -46,7 +46,7 @@ rm -f "${TMPDIR:-/tmp}/azmi-30-pam.$$"
 p0=$(echo "$line" | sed -n 's/.*: \([0-9]*\) passed.*/\1/p')
 f0=$(echo "$line" | sed -n 's/.*passed, \([0-9]*\) failed.*/\1/p')
 [ -n "$p0" ] || { p0=0; f0=1; line="$name: 0 passed, 1 failed"; echo "run_tests.py printed no result line"; }
-# AZMI_PAM_ASAN=1: the PAM and cache parts again with pam_azmi.so built with ASan and UBSan
+# AZMI_PAM_ASAN=1: the PAM, cache and auth parts again with pam_azmi.so built with ASan and UBSan
 # (pamtester under pam_wrapper with the sanitizer runtime preloaded; leaks are errors).
 if [ "${AZMI_PAM_ASAN:-0}" = 1 ]; then
 	san="-fsanitize=address,undefined -fno-sanitize-recover=all"
@@ -55,7 +55,7 @@ if [ "${AZMI_PAM_ASAN:-0}" = 1 ]; then
 		LDFLAGS="$san -shared-libsan -Wl,-z,relro -Wl,-z,now" "$BUILD/asan-pam/pam_azmi.so" \
 		"$BUILD/asan-pam/libnss_azmi.so.2" >/dev/null 2>&1 &&
 		[ -f "$asan_rt" ]; then
-		BUILD="$BUILD/asan-pam" AZMI_PAM_ASAN_RT="$asan_rt" AZMI_PAM_PARTS="pam cache" \
+		BUILD="$BUILD/asan-pam" AZMI_PAM_ASAN_RT="$asan_rt" AZMI_PAM_PARTS="pam cache auth" \
 			unshare -mn --propagation private "$PY" tests/pam/run_tests.py | sed 's/^30-pam:/30-pam-asan:/' |
 			tee "${TMPDIR:-/tmp}/azmi-30-asan.$$"
 		aline=$(grep -E "^30-pam-asan: [0-9]+ passed" "${TMPDIR:-/tmp}/azmi-30-asan.$$" | tail -n 1)

@@ -21,7 +21,8 @@ import subprocess
 from rig import PAM_SO, write
 
 CODES = {0: "PAM_SUCCESS", 3: "PAM_SERVICE_ERR", 4: "PAM_SYSTEM_ERR", 5: "PAM_BUF_ERR", 6: "PAM_PERM_DENIED",
-         9: "PAM_AUTHINFO_UNAVAIL", 10: "PAM_USER_UNKNOWN", 13: "PAM_ACCT_EXPIRED"}
+         7: "PAM_AUTH_ERR", 9: "PAM_AUTHINFO_UNAVAIL", 10: "PAM_USER_UNKNOWN", 11: "PAM_MAXTRIES",
+         13: "PAM_ACCT_EXPIRED", 19: "PAM_CONV_ERR"}
 _libpam = ctypes.CDLL("libpam.so.0")
 _libpam.pam_strerror.restype = ctypes.c_char_p
 BY_MESSAGE = {_libpam.pam_strerror(None, c).decode(): name for c, name in CODES.items()}
@@ -68,8 +69,31 @@ class Pam:
               "account required pam_deny.so\n"
               "account required pam_permit.so\n" % (PAM_SO, args))
 
-    def acct(self, user, args="debug", env=None, timeout=120):
-        self._stack(args)
+    def _auth_stack(self, args, acct_args):
+        """The auth phase, told apart as the account stack is (pam_debug answers PAM_MAXTRIES on an
+        ignore); with acct_args, the account phase after it in the same transaction."""
+        text = ("auth [success=2 ignore=ignore default=die] %s %s\n"
+                "auth requisite pam_debug.so auth=maxtries\n"
+                "auth required pam_deny.so\n"
+                "auth required pam_permit.so\n" % (PAM_SO, args))
+        if acct_args is not None:
+            text += ("account [success=2 ignore=ignore default=die] %s %s\n"
+                     "account requisite pam_debug.so acct=acct_expired\n"
+                     "account required pam_deny.so\n"
+                     "account required pam_permit.so\n" % (PAM_SO, acct_args))
+        write(os.path.join(self.dir, self.service), text)
+
+    def auth(self, user, answer, args="debug", acct_args=None, env=None, timeout=120):
+        """pamtester USER authenticate [acct_mgmt]: `answer` (the token, or chunks ending in a
+        backslash, one a line) is what the conversation reads from stdin."""
+        self._auth_stack(args, acct_args)
+        ops = ["authenticate"] + (["acct_mgmt"] if acct_args is not None else [])
+        return self.acct(user, env=env, timeout=timeout, ops=ops, stdin=answer, keep_stack=True)
+
+    def acct(self, user, args="debug", env=None, timeout=120, ops=("acct_mgmt",), stdin=None,
+             keep_stack=False):
+        if not keep_stack:
+            self._stack(args)
         e = dict(CLEAN_ENV)
         e.update({"LD_PRELOAD": "libpam_wrapper.so", "PAM_WRAPPER": "1", "PAM_WRAPPER_SERVICE_DIR": self.dir,
                   "PAM_WRAPPER_DEBUGLEVEL": "3"})
@@ -79,8 +103,10 @@ class Pam:
                                       "exitcode=99",
                       "UBSAN_OPTIONS": "halt_on_error=1:print_stacktrace=1"})
         e.update(env or {})
-        r = subprocess.run(["pamtester", self.service, user, "acct_mgmt"], env=e, stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, timeout=timeout)
+        r = subprocess.run(["pamtester", self.service, user] + list(ops), env=e, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=timeout,
+                           input=(stdin + "\n").encode() if stdin is not None else None,
+                           stdin=None if stdin is not None else subprocess.DEVNULL)
         out = r.stdout.decode("utf-8", "replace")
         if "Sanitizer" in out or "runtime error" in out:
             return PamResult("SANITIZER", [], out)
@@ -90,6 +116,6 @@ class Pam:
         else:
             m = re.search(r"^pamtester: (.*)$", out, re.M)
             code = BY_MESSAGE.get(m.group(1).strip(), "?" + m.group(1)) if m else "?rc%d" % r.returncode
-            if code == "PAM_ACCT_EXPIRED":
+            if code in ("PAM_ACCT_EXPIRED", "PAM_MAXTRIES"):
                 code = "PAM_IGNORE"
         return PamResult(code, lines, out)

@@ -7,7 +7,8 @@ inside `unshare -mn --propagation private`, as real root):
     the host's never change; /run and /home are fresh tmpfs.
   * lo is up with 169.254.169.254 on it: the stand-in is IMDS there, and an
     https listener on 127.0.0.1:443 answers as management.azure.com and
-    graph.microsoft.com (private /etc/hosts, test CA through ca_file).
+    graph.microsoft.com, and login.microsoftonline.com for the token keys
+    (private /etc/hosts, test CA through ca_file).
   * /dev/log is a datagram socket read by a thread here, so the syslog lines
     of pam_azmi (through pam_syslog) and nss_azmi can be asserted.
   * libnss_azmi.so.2 sits in the system library directory (an overlay too),
@@ -32,7 +33,7 @@ NSS_SO = os.environ.get("AZMI_TEST_NSS_SO") or os.path.join(BUILD, "libnss_azmi.
 AZMI = os.environ.get("AZMI_TEST_AZMI") or os.path.join(BUILD, "azmi")
 PROGS = os.path.join(BUILD, "tests", "pam")
 STATEDIR = "/var/lib/azmi"
-AZURE_HOSTS = ("management.azure.com", "graph.microsoft.com")
+AZURE_HOSTS = ("management.azure.com", "graph.microsoft.com", "login.microsoftonline.com")
 sys.path.insert(0, os.path.join(ROOT, "tests", "standin"))
 import standin_client  # noqa: E402
 

@@ -4,6 +4,7 @@ tests/suite-30-pam.sh (see rig.py for the world it builds).  Parts:
   exports  the modules load with RTLD_NOW and export only their entry points
   nss      nss_azmi through getent/id and directly (ERANGE)
   pam      pam_azmi's account phase through pam_wrapper + pamtester, each RBAC case
+  auth     pam_azmi's auth phase: Entra access tokens validated offline (issue 6)
   cache    decision cache, offline grace, fail closed
   cli      azmi check-login
   sshd     a real sshd and ssh client end to end
@@ -20,7 +21,7 @@ import test_exports  # noqa: E402
 import test_nss  # noqa: E402
 
 PARTS = [("exports", test_exports.run_tests, False), ("nss", test_nss.run_tests, False)]
-for name, mod in (("pam", "test_pam"), ("cache", "test_cache"), ("cli", "test_cli"), ("sshd", "test_sshd")):
+for name, mod in (("pam", "test_pam"), ("auth", "test_auth"), ("cache", "test_cache"), ("cli", "test_cli"), ("sshd", "test_sshd")):
     try:
         PARTS.append((name, __import__(mod).run_tests, True))
     except ImportError:

@@ -58,6 +58,25 @@ static void test_settings(void **state)
 	    {"config", NULL, LCONF_BAD_VALUE},
 	    {"debug", NULL, LCONF_OK},
 	    {"frobnicate", "1", LCONF_UNKNOWN_KEY},
+	    /* the auth phase (issue 6) */
+	    {"tenant", "72F988BF-86f1-41af-91ab-2d7cd011db47", LCONF_OK},
+	    {"tenant", "", LCONF_OK},
+	    {"tenant", "contoso.onmicrosoft.com", LCONF_BAD_VALUE},
+	    {"tenant", "../x", LCONF_BAD_VALUE},
+	    {"authority", "https://login.microsoftonline.us/", LCONF_OK},
+	    {"authority", "http://login.microsoftonline.com", LCONF_BAD_VALUE},
+	    {"authority", "https://x/?q", LCONF_BAD_VALUE},
+	    {"audiences", "api://vm1, https://vm1.contoso.com", LCONF_OK},
+	    {"audiences", "a b c d e f g h i", LCONF_BAD_VALUE},
+	    {"audiences", "\"quoted\"", LCONF_BAD_VALUE},
+	    {"require", "rbac", LCONF_OK},
+	    {"require", "token", LCONF_OK},
+	    {"require", "both", LCONF_OK},
+	    {"require", "either", LCONF_BAD_VALUE},
+	    {"required_roles", "VM.Login", LCONF_OK},
+	    {"admin_roles", "VM.Admin, Ops.Admin", LCONF_OK},
+	    {"required_groups", "0f0f0f0f-1111-4222-8333-000000000101", LCONF_OK},
+	    {"required_groups", "vm-logins", LCONF_BAD_VALUE},
 	};
 	struct login_conf c;
 	char why[256];
@@ -84,6 +103,19 @@ static void test_settings(void **state)
 	assert_int_equal(login_conf_set(&c, "uid_range", "1000-1001", why, sizeof(why)), LCONF_OK);
 	assert_int_equal(c.uid_min, 1000);
 	assert_int_equal(c.uid_max, 1001);
+	assert_int_equal(
+	    login_conf_set(&c, "tenant", "72F988BF-86f1-41af-91ab-2d7cd011db47", why, sizeof(why)), LCONF_OK);
+	assert_string_equal(c.tenant, "72f988bf-86f1-41af-91ab-2d7cd011db47");
+	assert_int_equal(
+	    login_conf_set(&c, "authority", "https://login.microsoftonline.us//", why, sizeof(why)),
+	    LCONF_OK);
+	assert_string_equal(c.authority, "https://login.microsoftonline.us");
+	assert_int_equal(login_conf_set(&c, "admin_roles", "VM.Admin, Ops.Admin", why, sizeof(why)),
+	                 LCONF_OK);
+	assert_int_equal(c.nadmin_roles, 2);
+	assert_string_equal(c.admin_roles[1], "Ops.Admin");
+	assert_int_equal(login_conf_set(&c, "require", "both", why, sizeof(why)), LCONF_OK);
+	assert_int_equal(c.require, LOGIN_REQUIRE_BOTH);
 }
 
 static void test_name_shapes(void **state)

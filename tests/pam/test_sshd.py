@@ -165,8 +165,79 @@ def run_tests(rig, res):
     rc, out = sshd.ssh("sshlocal")
     res.check(rc == 0, "sshd: ... while a local user still logs in", (rc, out))
     scenario.apply(rig.standin)
+    token_cases(rig, res, sshd)
     visudo = shutil.which("visudo")
     if visudo:
         r = subprocess.run([visudo, "-cf", os.path.join(ROOT, "pam_azmi", "sudoers.azmi")],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         res.check(r.returncode == 0, "sshd: the sudoers drop-in parses (visudo -c)", r.stdout)
+
+
+ASKPASS = """#!/bin/sh
+# The token, 1000 bytes an answer (ssh reads at most 1023 bytes at a prompt); each but the last ends in '\\'.
+d=%s
+case "$1" in *continued*) n=$(cat $d/count) ;; *) n=0 ;; esac
+n=$((n + 1))
+echo $n > $d/count
+sed -n "${n}p" $d/chunks
+"""
+
+
+def token_ssh(sshd, user, token, port):
+    """ssh with keyboard-interactive only, the token fed by SSH_ASKPASS (forced, no tty)."""
+    d = os.path.join(sshd.dir, "askpass")
+    os.makedirs(d, exist_ok=True)
+    write(os.path.join(d, "chunks"), "\\\n".join(token[i:i + 1000] for i in range(0, len(token), 1000)) + "\n")
+    write(os.path.join(d, "askpass"), ASKPASS % d, 0o755)
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "SSH_ASKPASS": os.path.join(d, "askpass"),
+           "SSH_ASKPASS_REQUIRE": "force", "DISPLAY": ":0"}
+    r = subprocess.run(["ssh", "-F", "/dev/null", "-p", str(port), "-o", "PreferredAuthentications=keyboard-interactive",
+                        "-o", "PubkeyAuthentication=no", "-o", "NumberOfPasswordPrompts=1",
+                        "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+                        "-o", "ConnectTimeout=20", "-o", "LogLevel=ERROR", "-l", user, "127.0.0.1", "id"],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=90, env=env)
+    return r.returncode, r.stdout.decode("utf-8", "replace")
+
+
+def token_cases(rig, res, sshd):
+    """Issue 6 end to end: a second sshd with keyboard-interactive; pam_azmi's auth phase takes an Entra
+    token at the prompt (SSH_ASKPASS), the account phase decides for the token's object id."""
+    import test_auth
+    port = PORT + 1
+    tk = test_auth.Tokens(rig)
+    rig.conf(cache_ttl="0", timeout="10", user_map="/etc/azmi-users", tenant=tk.tid, audiences=test_auth.AUD)
+    config = os.path.join(sshd.dir, "sshd_config_kbd")
+    text = open(sshd.config).read().replace("Port %d" % PORT, "Port %d" % port)
+    text = text.replace("KbdInteractiveAuthentication no", "KbdInteractiveAuthentication yes")
+    text = text.replace("PidFile %s/sshd.pid" % sshd.dir, "PidFile %s/sshd-kbd.pid" % sshd.dir)
+    write(config, text)
+    write("/etc/pam.d/sshd", "\n".join([
+        "auth     [success=done ignore=ignore default=die] %s debug" % PAM_SO,
+        "auth     required pam_deny.so",
+        "account  required %s debug" % PAM_SO,
+        "account  required pam_unix.so",
+        "session  required pam_unix.so",
+        "password required pam_deny.so", ""]))
+    proc = subprocess.Popen([SSHD, "-D", "-f", config, "-E", sshd.log + ".kbd"], env={"PATH": "/usr/sbin:/usr/bin"},
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    rig.procs.append(proc)
+    if not res.check(wait_port(port), "sshd+token: an sshd with keyboard-interactive listens on :%d" % port):
+        return
+    good = tk.good("alice", pad="x" * 800)
+    mark = rig.syslog.mark()
+    rc, out = token_ssh(sshd, "alice@contoso.com", good, port)
+    lines = rig.syslog.since(mark, wait_for="decision=")
+    res.check(rc == 0 and "(alice@contoso.com)" in out,
+              "sshd+token: a valid %d-byte Entra token at the keyboard-interactive prompt logs in" % len(good),
+              (rc, out, lines[-6:], open(sshd.log + ".kbd").read()[-2000:]))
+    res.check(any("result=ok" in l for l in lines) and
+              any('principal="%s"' % scenario.USERS["alice"] in l and "decision=granted" in l for l in lines),
+              "sshd+token: ... the account phase decided for the token's object id", lines[-6:])
+    forged = tk.resign(good, {"kid": tk.kid})
+    mark = rig.syslog.mark()
+    rc, out = token_ssh(sshd, "alice@contoso.com", forged, port)
+    lines = rig.syslog.since(mark, wait_for="result=")
+    res.check(rc != 0 and "uid=" not in out and any("check=signature" in l for l in lines),
+              "sshd+token: a forged token is refused (check=signature)", (rc, out, lines[-6:]))
+    proc.terminate()
+    proc.wait(5)
