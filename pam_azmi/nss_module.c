@@ -101,18 +101,35 @@ static enum nss_status unavailable(int *errnop, int err, const char *what)
 	return NSS_STATUS_UNAVAIL;
 }
 
-/* The configuration; a bad one is logged once per process (ls -l would otherwise log per file). */
-static bool load_conf(struct login_conf *c, int *errnop)
+/*
+ * The configuration, on the heap: it is some 19 KiB, too much for the stack
+ * of whatever thread of whatever program asked.  NULL with *errnop set when
+ * it cannot be had; a bad one is logged once per process (ls -l would
+ * otherwise log per file).
+ */
+static struct login_conf *load_conf(int *errnop)
 {
 	static atomic_bool logged;
+	struct login_conf *c = malloc(sizeof(*c));
 
+	if (c == NULL) {
+		*errnop = ENOMEM;
+		return NULL;
+	}
 	if (login_conf_load_nss(c))
-		return true;
+		return c;
+	free(c);
 	if (!atomic_exchange(&logged, true))
 		syslog(LOG_AUTHPRIV | LOG_ERR, "nss_azmi: the configuration cannot be read or is invalid "
 		                               "(azmi check-login shows why); answering nothing");
 	*errnop = EINVAL;
-	return false;
+	return NULL;
+}
+
+/* What load_conf's failure means to the caller: no memory is worth a retry, the rest is not. */
+static enum nss_status conf_failed(int *errnop)
+{
+	return *errnop == ENOMEM ? NSS_STATUS_TRYAGAIN : NSS_STATUS_UNAVAIL;
 }
 
 /*
@@ -214,102 +231,137 @@ static int user_by_uid(const struct login_conf *c, uint32_t uid, char name[LOGIN
 	return r;
 }
 
-NSS_AZMI_EXPORT enum nss_status _nss_azmi_getpwnam_r(const char *name, struct passwd *pw, char *buf,
-                                                     size_t buflen, int *errnop)
+static enum nss_status getpwnam_with(const struct login_conf *c, const char *name, struct passwd *pw,
+                                     char *buf, size_t buflen, int *errnop)
 {
-	struct login_conf c;
 	char canon[LOGIN_NAME_MAX];
 	uint32_t uid;
 	int r;
 
-	if (name == NULL || !principal_name_ok(name))
-		return not_found(errnop);
-	if (!load_conf(&c, errnop))
-		return NSS_STATUS_UNAVAIL;
-	if ((r = served_user(&c, name, canon, &uid)) < 0)
+	if ((r = served_user(c, name, canon, &uid)) < 0)
 		return unavailable(errnop, -r, name);
 	if (r == 0)
 		return not_found(errnop);
 	return fill_passwd(canon, uid, pw, buf, buflen, errnop);
 }
 
-NSS_AZMI_EXPORT enum nss_status _nss_azmi_getpwuid_r(uid_t uid, struct passwd *pw, char *buf, size_t buflen,
-                                                     int *errnop)
+NSS_AZMI_EXPORT enum nss_status _nss_azmi_getpwnam_r(const char *name, struct passwd *pw, char *buf,
+                                                     size_t buflen, int *errnop)
 {
-	struct login_conf c;
+	struct login_conf *c;
+	enum nss_status s;
+
+	if (name == NULL || !principal_name_ok(name))
+		return not_found(errnop);
+	if ((c = load_conf(errnop)) == NULL)
+		return conf_failed(errnop);
+	s = getpwnam_with(c, name, pw, buf, buflen, errnop);
+	free(c);
+	return s;
+}
+
+static enum nss_status getpwuid_with(const struct login_conf *c, uid_t uid, struct passwd *pw, char *buf,
+                                     size_t buflen, int *errnop)
+{
 	char name[LOGIN_NAME_MAX];
 	int r;
 
-	if (!load_conf(&c, errnop))
-		return NSS_STATUS_UNAVAIL;
-	if ((r = user_by_uid(&c, (uint32_t)uid, name)) < 0)
+	if ((r = user_by_uid(c, (uint32_t)uid, name)) < 0)
 		return unavailable(errnop, -r, AZMI_STATEDIR "/" UIDTAB_FILE);
 	if (r == 0)
 		return not_found(errnop);
 	return fill_passwd(name, (uint32_t)uid, pw, buf, buflen, errnop);
 }
 
-NSS_AZMI_EXPORT enum nss_status _nss_azmi_getgrnam_r(const char *name, struct group *gr, char *buf,
-                                                     size_t buflen, int *errnop)
+NSS_AZMI_EXPORT enum nss_status _nss_azmi_getpwuid_r(uid_t uid, struct passwd *pw, char *buf, size_t buflen,
+                                                     int *errnop)
 {
-	struct login_conf c;
+	struct login_conf *c;
+	enum nss_status s;
+
+	if ((c = load_conf(errnop)) == NULL)
+		return conf_failed(errnop);
+	s = getpwuid_with(c, uid, pw, buf, buflen, errnop);
+	free(c);
+	return s;
+}
+
+static enum nss_status getgrnam_with(const struct login_conf *c, const char *name, struct group *gr,
+                                     char *buf, size_t buflen, int *errnop)
+{
 	char canon[LOGIN_NAME_MAX];
 	uint32_t uid;
 	int r;
 
-	if (name == NULL || !principal_name_ok(name))
-		return not_found(errnop);
-	if (!load_conf(&c, errnop))
-		return NSS_STATUS_UNAVAIL;
-	if (strcmp(name, c.admin_group) == 0)
-		return admin_group(&c, gr, buf, buflen, errnop);
-	if ((r = served_user(&c, name, canon, &uid)) < 0)
+	if (strcmp(name, c->admin_group) == 0)
+		return admin_group(c, gr, buf, buflen, errnop);
+	if ((r = served_user(c, name, canon, &uid)) < 0)
 		return unavailable(errnop, -r, name);
 	if (r == 0)
 		return not_found(errnop);
 	return fill_group(canon, uid, NULL, 0, gr, buf, buflen, errnop);
 }
 
-NSS_AZMI_EXPORT enum nss_status _nss_azmi_getgrgid_r(gid_t gid, struct group *gr, char *buf, size_t buflen,
-                                                     int *errnop)
+NSS_AZMI_EXPORT enum nss_status _nss_azmi_getgrnam_r(const char *name, struct group *gr, char *buf,
+                                                     size_t buflen, int *errnop)
 {
-	struct login_conf c;
+	struct login_conf *c;
+	enum nss_status s;
+
+	if (name == NULL || !principal_name_ok(name))
+		return not_found(errnop);
+	if ((c = load_conf(errnop)) == NULL)
+		return conf_failed(errnop);
+	s = getgrnam_with(c, name, gr, buf, buflen, errnop);
+	free(c);
+	return s;
+}
+
+static enum nss_status getgrgid_with(const struct login_conf *c, gid_t gid, struct group *gr, char *buf,
+                                     size_t buflen, int *errnop)
+{
 	char name[LOGIN_NAME_MAX];
 	int r;
 
-	if (!load_conf(&c, errnop))
-		return NSS_STATUS_UNAVAIL;
-	if ((uint32_t)gid == c.uid_min)
-		return admin_group(&c, gr, buf, buflen, errnop);
-	if ((r = user_by_uid(&c, (uint32_t)gid, name)) < 0)
+	if ((uint32_t)gid == c->uid_min)
+		return admin_group(c, gr, buf, buflen, errnop);
+	if ((r = user_by_uid(c, (uint32_t)gid, name)) < 0)
 		return unavailable(errnop, -r, AZMI_STATEDIR "/" UIDTAB_FILE);
 	if (r == 0)
 		return not_found(errnop);
 	return fill_group(name, (uint32_t)gid, NULL, 0, gr, buf, buflen, errnop);
 }
 
-/* Supplementary groups for initgroups(3): the admin group for its members. */
-NSS_AZMI_EXPORT enum nss_status _nss_azmi_initgroups_dyn(const char *user, gid_t group, long int *start,
-                                                         long int *size, gid_t **groupsp, long int limit,
-                                                         int *errnop)
+NSS_AZMI_EXPORT enum nss_status _nss_azmi_getgrgid_r(gid_t gid, struct group *gr, char *buf, size_t buflen,
+                                                     int *errnop)
 {
-	struct login_conf c;
+	struct login_conf *c;
+	enum nss_status s;
+
+	if ((c = load_conf(errnop)) == NULL)
+		return conf_failed(errnop);
+	s = getgrgid_with(c, gid, gr, buf, buflen, errnop);
+	free(c);
+	return s;
+}
+
+/* Supplementary groups for initgroups(3): the admin group for its members. */
+static enum nss_status initgroups_with(const struct login_conf *c, const char *user, gid_t group,
+                                       long int *start, long int *size, gid_t **groupsp, long int limit,
+                                       int *errnop)
+{
 	struct name_list l;
 	bool member;
 	int r;
 
-	if (user == NULL || !principal_name_ok(user))
-		return not_found(errnop);
-	if (!load_conf(&c, errnop))
-		return NSS_STATUS_UNAVAIL;
 	if ((r = admins_load(&l)) != 0)
 		return unavailable(errnop, r, AZMI_STATEDIR "/" ADMINS_FILE);
 	member = admins_has(&l, user);
 	admins_free(&l);
-	if (!member || (uint32_t)group == c.uid_min)
+	if (!member || (uint32_t)group == c->uid_min)
 		return not_found(errnop);
 	for (long int i = 0; i < *start; i++)
-		if ((*groupsp)[i] == (gid_t)c.uid_min)
+		if ((*groupsp)[i] == (gid_t)c->uid_min)
 			return NSS_STATUS_SUCCESS;
 	if (*start == *size) {
 		long int nsize = *size ? *size * 2 : 8;
@@ -325,8 +377,24 @@ NSS_AZMI_EXPORT enum nss_status _nss_azmi_initgroups_dyn(const char *user, gid_t
 		*groupsp = ng;
 		*size = nsize;
 	}
-	(*groupsp)[(*start)++] = (gid_t)c.uid_min;
+	(*groupsp)[(*start)++] = (gid_t)c->uid_min;
 	return NSS_STATUS_SUCCESS;
+}
+
+NSS_AZMI_EXPORT enum nss_status _nss_azmi_initgroups_dyn(const char *user, gid_t group, long int *start,
+                                                         long int *size, gid_t **groupsp, long int limit,
+                                                         int *errnop)
+{
+	struct login_conf *c;
+	enum nss_status s;
+
+	if (user == NULL || !principal_name_ok(user))
+		return not_found(errnop);
+	if ((c = load_conf(errnop)) == NULL)
+		return conf_failed(errnop);
+	s = initgroups_with(c, user, group, start, size, groupsp, limit, errnop);
+	free(c);
+	return s;
 }
 
 /* Entra users are not enumerated (there is no list without asking Azure). */
@@ -369,16 +437,17 @@ NSS_AZMI_EXPORT enum nss_status _nss_azmi_endgrent(void)
 
 NSS_AZMI_EXPORT enum nss_status _nss_azmi_getgrent_r(struct group *gr, char *buf, size_t buflen, int *errnop)
 {
-	struct login_conf c;
+	struct login_conf *c;
 	enum nss_status s;
 
 	pthread_mutex_lock(&grent_lock);
 	if (grent_next > 0) {
 		s = not_found(errnop);
-	} else if (!load_conf(&c, errnop)) {
-		s = NSS_STATUS_UNAVAIL;
+	} else if ((c = load_conf(errnop)) == NULL) {
+		s = conf_failed(errnop);
 	} else {
-		s = admin_group(&c, gr, buf, buflen, errnop);
+		s = admin_group(c, gr, buf, buflen, errnop);
+		free(c);
 		if (s == NSS_STATUS_SUCCESS)
 			grent_next = 1;
 	}
