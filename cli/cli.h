@@ -2,6 +2,7 @@
 #ifndef AZMI_CLI_H
 #define AZMI_CLI_H
 
+#include <getopt.h>
 #include <stdbool.h>
 
 #include "azmi.h"
@@ -33,6 +34,40 @@ void cli_print_error(const struct azmi_error *err);
 
 /* Print a usage error and return EXIT_USAGE. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Long options every token subcommand shares (values for getopt_long's `val`). */
+enum {
+	CLI_OPT_CLIENT = 256,
+	CLI_OPT_OBJECT,
+	CLI_OPT_MSI,
+	CLI_OPT_SYSTEM,
+	CLI_OPT_NOCACHE,
+	CLI_OPT_TIMEOUT,
+	CLI_OPT_CONFIG,
+	CLI_OPT_CRED,
+	CLI_OPT_FIRST_FREE = 300 /* subcommands number their own options from here */
+};
+
+/* The shared long options (identity, --json, --no-cache, --timeout, --config, --credential, -v, -h). */
+#define CLI_TOKEN_LONGOPTS                                                                                   \
+	{"client-id", required_argument, NULL, CLI_OPT_CLIENT},                                              \
+	    {"object-id", required_argument, NULL, CLI_OPT_OBJECT},                                          \
+	    {"msi-res-id", required_argument, NULL, CLI_OPT_MSI},                                            \
+	    {"system", no_argument, NULL, CLI_OPT_SYSTEM}, {"json", no_argument, NULL, 'j'},                 \
+	    {"no-cache", no_argument, NULL, CLI_OPT_NOCACHE},                                                \
+	    {"timeout", required_argument, NULL, CLI_OPT_TIMEOUT},                                           \
+	    {"config", required_argument, NULL, CLI_OPT_CONFIG},                                             \
+	    {"credential", required_argument, NULL, CLI_OPT_CRED}, {"verbose", no_argument, NULL, 'v'},      \
+	{                                                                                                    \
+		"help", no_argument, NULL, 'h'                                                               \
+	}
+
+/*
+ * Apply one shared option `c` (with `arg`) to `o`: 0 when applied, -1 after
+ * printing `usage` for --help, an exit code for a usage error or an option
+ * that is not a shared one.
+ */
+int cli_token_option(struct token_opts *o, int c, const char *arg, const char *usage);
 
 /* Create a context with the stderr log hook; prints the error and returns NULL on failure. */
 struct azmi_ctx *cli_ctx_open(const char *config, int verbose, int *exit_code);

@@ -32,22 +32,11 @@ static const char usage[] =
     "      https://myreg.azurecr.io/v2/app/tags/list\n";
 
 struct acr_opts {
+	struct token_opts tok; /* the shared options; tok.req.resource is unused */
 	struct acr_request req;
 	char scope[ACR_MAX_SCOPE + 1];
-	const char *config;
-	bool refresh, json;
-	int verbose;
+	bool refresh;
 };
-
-static int set_identity(struct acr_opts *o, enum azmi_id_kind kind, const char *value)
-{
-	if (o->req.id_kind != AZMI_ID_DEFAULT)
-		return cli_usage_error(
-		    "give at most one of --client-id, --object-id, --msi-res-id, --system");
-	o->req.id_kind = kind;
-	o->req.id_value = value;
-	return 0;
-}
 
 static int add_scope(struct acr_opts *o, const char *s)
 {
@@ -65,87 +54,29 @@ static int add_scope(struct acr_opts *o, const char *s)
 /* 0 to go on, -1 after --help, else an exit code. */
 static int parse(int argc, char **argv, struct acr_opts *o)
 {
-	enum {
-		OPT_CLIENT = 256,
-		OPT_OBJECT,
-		OPT_MSI,
-		OPT_SYSTEM,
-		OPT_NOCACHE,
-		OPT_TIMEOUT,
-		OPT_CONFIG,
-		OPT_CRED,
-		OPT_REFRESH
-	};
+	enum { OPT_REFRESH = CLI_OPT_FIRST_FREE };
 	static const struct option longopts[] = {
 	    {"scope", required_argument, NULL, 's'},
 	    {"refresh", no_argument, NULL, OPT_REFRESH},
-	    {"client-id", required_argument, NULL, OPT_CLIENT},
-	    {"object-id", required_argument, NULL, OPT_OBJECT},
-	    {"msi-res-id", required_argument, NULL, OPT_MSI},
-	    {"system", no_argument, NULL, OPT_SYSTEM},
-	    {"json", no_argument, NULL, 'j'},
-	    {"no-cache", no_argument, NULL, OPT_NOCACHE},
-	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
-	    {"config", required_argument, NULL, OPT_CONFIG},
-	    {"credential", required_argument, NULL, OPT_CRED},
-	    {"verbose", no_argument, NULL, 'v'},
-	    {"help", no_argument, NULL, 'h'},
+	    CLI_TOKEN_LONGOPTS,
 	    {NULL, 0, NULL, 0},
 	};
 	int c, r = 0;
 
 	optind = 1;
 	while (r == 0 && (c = getopt_long(argc, argv, "s:jvh", longopts, NULL)) != -1) {
-		char *end;
-		long n;
-
-		switch (c) {
-		case 's':
+		if (c == 's')
 			r = add_scope(o, optarg);
-			break;
-		case OPT_REFRESH:
+		else if (c == OPT_REFRESH)
 			o->refresh = true;
-			break;
-		case OPT_CLIENT:
-			r = set_identity(o, AZMI_ID_CLIENT_ID, optarg);
-			break;
-		case OPT_OBJECT:
-			r = set_identity(o, AZMI_ID_OBJECT_ID, optarg);
-			break;
-		case OPT_MSI:
-			r = set_identity(o, AZMI_ID_RESOURCE_ID, optarg);
-			break;
-		case OPT_SYSTEM:
-			r = set_identity(o, AZMI_ID_SYSTEM, NULL);
-			break;
-		case 'j':
-			o->json = true;
-			break;
-		case OPT_NOCACHE:
-			o->req.flags |= AZMI_NO_CACHE;
-			break;
-		case OPT_TIMEOUT:
-			n = strtol(optarg, &end, 10);
-			if (*optarg == '\0' || *end != '\0' || n < 1 || n > 3600)
-				return cli_usage_error("--timeout takes whole seconds from 1 to 3600");
-			o->req.timeout_ms = n * 1000;
-			break;
-		case OPT_CONFIG:
-			o->config = optarg;
-			break;
-		case OPT_CRED:
-			o->req.credential = optarg;
-			break;
-		case 'v':
-			o->verbose++;
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			return -1;
-		default:
-			return EXIT_USAGE;
-		}
+		else
+			r = cli_token_option(&o->tok, c, optarg, usage);
 	}
+	o->req.id_kind = o->tok.req.id_kind;
+	o->req.id_value = o->tok.req.id_value;
+	o->req.credential = o->tok.req.credential;
+	o->req.flags = o->tok.req.flags;
+	o->req.timeout_ms = o->tok.req.timeout_ms;
 	if (r != 0)
 		return r;
 	if (optind >= argc)
@@ -160,7 +91,7 @@ static int parse(int argc, char **argv, struct acr_opts *o)
 
 static void say_how(const struct acr_opts *o, const struct acr_info *info, const struct azmi_token *refresh)
 {
-	if (o->verbose == 0)
+	if (o->tok.verbose == 0)
 		return;
 	if (info->from_cache)
 		fprintf(stderr, "azmi: the registry refresh token came from the cache\n");
@@ -211,7 +142,7 @@ int cmd_acr_token(int argc, char **argv)
 
 	if ((r = parse(argc, argv, &o)) != 0)
 		return r < 0 ? EXIT_OK : r;
-	if ((ctx = cli_ctx_open(o.config, o.verbose, &code)) == NULL)
+	if ((ctx = cli_ctx_open(o.tok.config, o.tok.verbose, &code)) == NULL)
 		return code;
 	if (o.scope[0] != '\0')
 		e = acr_access_token(ctx, &o.req, o.scope, &tok, &info, &err);
@@ -223,7 +154,7 @@ int cmd_acr_token(int argc, char **argv)
 		return cli_exit_code(e);
 	}
 	say_how(&o, &info, o.scope[0] ? NULL : tok);
-	r = o.json ? print_json(&o, &info, tok) : printf("%s\n", tok->access_token) < 0;
+	r = o.tok.json ? print_json(&o, &info, tok) : printf("%s\n", tok->access_token) < 0;
 	if (fflush(stdout) != 0)
 		r = 1;
 	azmi_token_release(tok);

@@ -109,88 +109,69 @@ static int set_identity(struct token_opts *o, enum azmi_id_kind kind, const char
 	return 0;
 }
 
+int cli_token_option(struct token_opts *o, int c, const char *arg, const char *usage)
+{
+	char *end;
+	long n;
+
+	switch (c) {
+	case CLI_OPT_CLIENT:
+		return set_identity(o, AZMI_ID_CLIENT_ID, arg);
+	case CLI_OPT_OBJECT:
+		return set_identity(o, AZMI_ID_OBJECT_ID, arg);
+	case CLI_OPT_MSI:
+		return set_identity(o, AZMI_ID_RESOURCE_ID, arg);
+	case CLI_OPT_SYSTEM:
+		return set_identity(o, AZMI_ID_SYSTEM, NULL);
+	case 'j':
+		o->json = true;
+		return 0;
+	case CLI_OPT_NOCACHE:
+		o->req.flags |= AZMI_NO_CACHE;
+		return 0;
+	case CLI_OPT_TIMEOUT:
+		n = strtol(arg, &end, 10);
+		if (*arg == '\0' || *end != '\0' || n < 1 || n > 3600)
+			return cli_usage_error("--timeout takes whole seconds from 1 to 3600");
+		o->req.timeout_ms = n * 1000;
+		return 0;
+	case CLI_OPT_CONFIG:
+		o->config = arg;
+		return 0;
+	case CLI_OPT_CRED:
+		o->req.credential = arg;
+		return 0;
+	case 'v':
+		o->verbose++;
+		return 0;
+	case 'h':
+		fputs(usage, stdout);
+		return -1;
+	default:
+		return EXIT_USAGE; /* getopt_long has said what was wrong */
+	}
+}
+
 int cli_parse_token_opts(int argc, char **argv, struct token_opts *o, const char *usage)
 {
-	enum {
-		OPT_CLIENT = 256,
-		OPT_OBJECT,
-		OPT_MSI,
-		OPT_SYSTEM,
-		OPT_NOCACHE,
-		OPT_TIMEOUT,
-		OPT_CONFIG,
-		OPT_CRED
-	};
 	static const struct option longopts[] = {
 	    {"resource", required_argument, NULL, 'r'},
 	    {"scope", required_argument, NULL, 's'},
-	    {"client-id", required_argument, NULL, OPT_CLIENT},
-	    {"object-id", required_argument, NULL, OPT_OBJECT},
-	    {"msi-res-id", required_argument, NULL, OPT_MSI},
-	    {"system", no_argument, NULL, OPT_SYSTEM},
-	    {"json", no_argument, NULL, 'j'},
-	    {"no-cache", no_argument, NULL, OPT_NOCACHE},
-	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
-	    {"config", required_argument, NULL, OPT_CONFIG},
-	    {"credential", required_argument, NULL, OPT_CRED},
-	    {"verbose", no_argument, NULL, 'v'},
-	    {"help", no_argument, NULL, 'h'},
+	    CLI_TOKEN_LONGOPTS,
 	    {NULL, 0, NULL, 0},
 	};
 	int c, r = 0;
 
 	optind = 1;
 	while (r == 0 && (c = getopt_long(argc, argv, "r:s:jvh", longopts, NULL)) != -1) {
-		char *end;
-		long n;
-
-		switch (c) {
-		case 'r':
-		case 's':
+		if (c == 'r' || c == 's') {
 			if (o->req.resource)
 				return cli_usage_error("give one --resource or --scope");
 			o->req.resource = optarg;
 			o->is_scope = c == 's';
-			break;
-		case OPT_CLIENT:
-			r = set_identity(o, AZMI_ID_CLIENT_ID, optarg);
-			break;
-		case OPT_OBJECT:
-			r = set_identity(o, AZMI_ID_OBJECT_ID, optarg);
-			break;
-		case OPT_MSI:
-			r = set_identity(o, AZMI_ID_RESOURCE_ID, optarg);
-			break;
-		case OPT_SYSTEM:
-			r = set_identity(o, AZMI_ID_SYSTEM, NULL);
-			break;
-		case 'j':
-			o->json = true;
-			break;
-		case OPT_NOCACHE:
-			o->req.flags |= AZMI_NO_CACHE;
-			break;
-		case OPT_TIMEOUT:
-			n = strtol(optarg, &end, 10);
-			if (*optarg == '\0' || *end != '\0' || n < 1 || n > 3600)
-				return cli_usage_error("--timeout takes whole seconds from 1 to 3600");
-			o->req.timeout_ms = n * 1000;
-			break;
-		case OPT_CONFIG:
-			o->config = optarg;
-			break;
-		case OPT_CRED:
-			o->req.credential = optarg;
-			break;
-		case 'v':
-			o->verbose++;
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			return -1;
-		default:
-			return EXIT_USAGE;
+			continue;
 		}
+		r = cli_token_option(o, c, optarg, usage);
 	}
 	if (r == 0 && optind < argc)
 		return cli_usage_error("unexpected argument '%s'", argv[optind]);
