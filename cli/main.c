@@ -14,6 +14,7 @@ static const char usage[] =
     "  whoami           show the credential source and the identity's claims (never the token)\n"
     "  doctor           show what azmi detects here and whether a token can be had\n"
     "  acr-token REG    print a token for an Azure container registry (--scope repository:NAME:pull)\n"
+    "  ssh-token        a token to answer a VM's SSH prompt, from your az login (--resource api://VM)\n"
     "  curl ARGS...     run curl with tokens attached for Azure Storage, ARM, Key Vault and ACR\n"
     "  exec -- CMD...   run any libcurl program the same way (LD_PRELOAD of libazmi_curl)\n"
     "  check-login USER show whether pam_azmi would let USER log in here, and why\n"
@@ -31,11 +32,9 @@ int main(int argc, char **argv)
 	static const struct {
 		const char *name;
 		int (*fn)(int, char **);
-	} cmds[] = {{"token", cmd_token},
-	            {"whoami", cmd_whoami},
-	            {"doctor", cmd_doctor},
-	            {"acr-token", cmd_acr_token},
-	            {"check-login", cmd_check_login}};
+	} cmds[] = {{"token", cmd_token},         {"whoami", cmd_whoami},
+	            {"doctor", cmd_doctor},       {"acr-token", cmd_acr_token},
+	            {"ssh-token", cmd_ssh_token}, {"check-login", cmd_check_login}};
 
 	if (argc < 2)
 		return cli_usage_error("no command given");
