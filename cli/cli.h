@@ -88,6 +88,13 @@ int cli_begin(int argc, char **argv, const char *usage, struct token_opts *o, st
 /* Get the token for `o`; on failure print the error and return its exit code. */
 int cli_fetch(struct azmi_ctx *ctx, const struct token_opts *o, struct azmi_token **tok);
 
+/*
+ * The end shared by the commands that print a token: flush standard output,
+ * release the token and the context; EXIT_INTERNAL (with a message) when
+ * printing failed (`write_failed`) or the flush did, else EXIT_OK.
+ */
+int cli_finish(struct azmi_ctx *ctx, struct azmi_token *tok, int write_failed);
+
 int cmd_token(int argc, char **argv);
 int cmd_whoami(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);

@@ -155,13 +155,5 @@ int cmd_acr_token(int argc, char **argv)
 	}
 	say_how(&o, &info, o.scope[0] ? NULL : tok);
 	r = o.tok.json ? print_json(&o, &info, tok) : printf("%s\n", tok->access_token) < 0;
-	if (fflush(stdout) != 0)
-		r = 1;
-	azmi_token_release(tok);
-	azmi_ctx_free(ctx);
-	if (r) {
-		fputs("azmi: cannot write the token to standard output\n", stderr);
-		return EXIT_INTERNAL;
-	}
-	return EXIT_OK;
+	return cli_finish(ctx, tok, r);
 }

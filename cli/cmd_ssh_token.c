@@ -66,13 +66,5 @@ int cmd_ssh_token(int argc, char **argv)
 	}
 	r = split ? print_split(tok->access_token, tok->access_token_len)
 	          : printf("%s\n", tok->access_token) < 0;
-	if (fflush(stdout) != 0)
-		r = 1;
-	azmi_token_release(tok);
-	azmi_ctx_free(ctx);
-	if (r) {
-		fputs("azmi: cannot write the token to standard output\n", stderr);
-		return EXIT_INTERNAL;
-	}
-	return EXIT_OK;
+	return cli_finish(ctx, tok, r);
 }

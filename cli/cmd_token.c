@@ -65,13 +65,5 @@ int cmd_token(int argc, char **argv)
 		r = print_json(tok);
 	else
 		r = printf("%s\n", tok->access_token) < 0;
-	if (fflush(stdout) != 0)
-		r = 1;
-	azmi_token_release(tok);
-	azmi_ctx_free(ctx);
-	if (r) {
-		fputs("azmi: cannot write the token to standard output\n", stderr);
-		return EXIT_INTERNAL;
-	}
-	return EXIT_OK;
+	return cli_finish(ctx, tok, r);
 }

@@ -204,3 +204,16 @@ int cli_fetch(struct azmi_ctx *ctx, const struct token_opts *o, struct azmi_toke
 	cli_print_error(&err);
 	return cli_exit_code(err.code);
 }
+
+int cli_finish(struct azmi_ctx *ctx, struct azmi_token *tok, int write_failed)
+{
+	if (fflush(stdout) != 0)
+		write_failed = 1;
+	azmi_token_release(tok);
+	azmi_ctx_free(ctx);
+	if (write_failed) {
+		fputs("azmi: cannot write the token to standard output\n", stderr);
+		return EXIT_INTERNAL;
+	}
+	return EXIT_OK;
+}
