@@ -238,7 +238,6 @@ void acr_error_text(const char *body, size_t len, char *out, size_t outlen)
 	struct json_object *obj = len > 0 ? json_parse_bounded(body, len) : NULL;
 	struct json_object *errors, *first;
 	const char *code = NULL, *msg = NULL;
-	char a[64], b[256];
 
 	if (obj && json_object_object_get_ex(obj, "errors", &errors) &&
 	    json_object_is_type(errors, json_type_array) && json_object_array_length(errors) > 0 &&
@@ -248,9 +247,7 @@ void acr_error_text(const char *body, size_t len, char *out, size_t outlen)
 		msg = json_get_string(first, "message", NULL);
 	}
 	if (code || msg) {
-		util_sanitize(a, sizeof(a), code ? code : "", code ? strlen(code) : 0);
-		util_sanitize(b, sizeof(b), msg ? msg : "", msg ? strcspn(msg, "\r\n") : 0);
-		snprintf(out, outlen, "%s%s%s", a, a[0] && b[0] ? ": " : "", b);
+		answer_format_error(code, msg, out, outlen);
 	} else {
 		answer_error_text(body, len, out, outlen);
 	}

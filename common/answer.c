@@ -74,11 +74,21 @@ static void error_fields(struct json_object *obj, const char **code, const char 
 	}
 }
 
+void answer_format_error(const char *code, const char *desc, char *out, size_t outlen)
+{
+	char a[64], b[256];
+
+	util_sanitize(a, sizeof(a), code ? code : "", code ? strlen(code) : 0);
+	/* Entra appends "\r\nTrace ID: ..." lines: the first line is the one a person needs. */
+	util_sanitize(b, sizeof(b), desc ? desc : "", desc ? strcspn(desc, "\r\n") : 0);
+	snprintf(out, outlen, "%s%s%s", a, a[0] && b[0] ? ": " : "", b);
+}
+
 void answer_error_text(const char *body, size_t len, char *out, size_t outlen)
 {
 	struct json_object *obj;
 	const char *code = NULL, *desc = NULL;
-	char a[64], b[256];
+	char b[81];
 
 	out[0] = '\0';
 	if (len == 0)
@@ -87,12 +97,9 @@ void answer_error_text(const char *body, size_t len, char *out, size_t outlen)
 	if (obj && json_object_is_type(obj, json_type_object))
 		error_fields(obj, &code, &desc);
 	if (code || desc) {
-		util_sanitize(a, sizeof(a), code ? code : "", code ? strlen(code) : 0);
-		/* Entra appends "\r\nTrace ID: ..." lines: the first line is the one a person needs. */
-		util_sanitize(b, sizeof(b), desc ? desc : "", desc ? strcspn(desc, "\r\n") : 0);
-		snprintf(out, outlen, "%s%s%s", a, a[0] && b[0] ? ": " : "", b);
+		answer_format_error(code, desc, out, outlen);
 	} else {
-		util_sanitize(b, 81, body, len);
+		util_sanitize(b, sizeof(b), body, len);
 		snprintf(out, outlen, "(not an error JSON: \"%s%s\")", b, len > 80 ? "..." : "");
 	}
 	json_object_put(obj);

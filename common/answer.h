@@ -22,4 +22,7 @@ azmi_err answer_parse(const char *body, size_t len, int64_t now, const char *res
  */
 void answer_error_text(const char *body, size_t len, char *out, size_t outlen);
 
+/* "code: description" (either may be NULL), sanitised, the description cut at its first line break. */
+void answer_format_error(const char *code, const char *desc, char *out, size_t outlen);
+
 #endif
