@@ -21,6 +21,9 @@ CC          ?= gcc
 PKG_CONFIG  ?= pkg-config
 PKGS        := libcurl json-c libssl libcrypto
 
+# pkg-config is read when make parses this file: a target that installs packages first (demo,
+# check, bench) builds in a new make, which reads the flags again after the install.
+PKG_OK      := $(shell $(PKG_CONFIG) --exists $(PKGS) 2>/dev/null && echo yes)
 DEP_CFLAGS  := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 # The core loads libcurl itself on its first HTTP request (common/http.c), so
 # that cache hits never pay for loading it; only the curl plug-in links it.
@@ -35,6 +38,9 @@ CFLAGS      ?=
 CFLAGS      += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(HARDEN) -fvisibility=hidden \
                -Iinclude -Icommon $(DEP_CFLAGS)
 LDFLAGS     += -Wl,-z,relro -Wl,-z,now -Wl,--as-needed
+# Shared objects must resolve every symbol at link time, so an under-linked library cannot be
+# made at all (sanitizer builds leave the runtime's symbols to the executable that loads them).
+SO_NOUNDEF   = $(if $(findstring -fsanitize,$(OPT) $(CFLAGS) $(LDFLAGS)),,-Wl,--no-undefined)
 
 CORE_SRC    := $(sort $(wildcard common/*.c))
 CORE_OBJ    := $(CORE_SRC:%.c=$(BUILD)/%.o)
@@ -45,10 +51,21 @@ LIBA        := $(BUILD)/libazmi.a
 LIBSO       := $(BUILD)/libazmi.so.$(SOVERSION)
 AZMI        := $(BUILD)/azmi
 
-.PHONY: all deps check demo bench fuzz install clean format format-check
+.PHONY: all deps check demo bench fuzz install clean format format-check FORCE
 all: $(LIBA) $(LIBSO) $(AZMI) $(BUILD)/azmi.pc
 
-$(BUILD)/%.o: %.c
+# $(BUILD)/flags holds the flags everything in $(BUILD) was built with.  It is rewritten only when
+# they change (packages installed, another CC or OPT), and what is built depends on it, so nothing
+# made with other flags survives into a later build.
+BUILD_FLAGS := $(CC) | $(CFLAGS) | $(LDFLAGS) | $(DEP_LIBS)
+$(BUILD)/flags: FORCE
+	@[ -n "$(PKG_OK)" ] || { echo "make: the build packages are missing (pkg-config finds no $(PKGS));" \
+		"run 'make deps' first, or 'make demo' / 'make check', which install them" >&2; exit 1; }
+	@mkdir -p $(@D)
+	@printf '%s\n' '$(subst ','\'',$(BUILD_FLAGS))' | cmp -s - $@ || \
+		printf '%s\n' '$(subst ','\'',$(BUILD_FLAGS))' >$@
+
+$(BUILD)/%.o: %.c $(BUILD)/flags
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
@@ -58,7 +75,7 @@ $(LIBA): $(CORE_OBJ)
 
 $(LIBSO): $(CORE_OBJ) common/libazmi.map
 	$(CC) -shared -o $@ $(CORE_OBJ) -Wl,-soname,libazmi.so.$(SOVERSION) \
-		-Wl,--version-script=common/libazmi.map $(LDFLAGS) $(CORE_LIBS)
+		-Wl,--version-script=common/libazmi.map $(SO_NOUNDEF) $(LDFLAGS) $(CORE_LIBS)
 	ln -sf libazmi.so.$(SOVERSION) $(BUILD)/libazmi.so
 
 # The command reaches libcurl_auth's private azmi_exec.h for `azmi curl` / `azmi exec`.
@@ -75,6 +92,8 @@ $(BUILD)/azmi.pc: azmi.pc.in Makefile
 # Optional parts add themselves here (each adds to ALL_EXTRA and INSTALL_EXTRA).
 -include $(sort $(wildcard */build.mk))
 all: $(ALL_EXTRA)
+# Linked outputs depend on the link flags too.
+$(LIBA) $(LIBSO) $(AZMI) $(ALL_EXTRA): $(BUILD)/flags
 
 
 deps:
@@ -84,7 +103,8 @@ check: deps
 	@$(MAKE) --no-print-directory all test-programs
 	@sh tests/run-all.sh
 
-demo: deps all
+demo: deps
+	@$(MAKE) --no-print-directory all
 	@sh demo/run.sh
 
 install: all

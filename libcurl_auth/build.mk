@@ -9,7 +9,6 @@ CURLAUTH_SO   := $(BUILD)/libazmi_curl.so.$(SOVERSION)
 CURLAUTH_EXEC := $(BUILD)/libcurl_auth/azmi_exec.o
 CURLAUTH_MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
 # Every symbol resolved at link time, except in sanitizer builds (their runtime comes with the program).
-CURLAUTH_NOUNDEF = $(if $(findstring -fsanitize,$(OPT) $(CFLAGS) $(LDFLAGS)),,-Wl,--no-undefined)
 
 $(CURLAUTH_OBJ): CFLAGS += -DCURL_DISABLE_TYPECHECK -DCURL_DISABLE_DEPRECATION
 $(CURLAUTH_EXEC): CFLAGS += -DAZMI_CURL_INSTALL_PATH='"$(LIBDIR)/libazmi_curl.so.$(SOVERSION)"' \
@@ -17,7 +16,7 @@ $(CURLAUTH_EXEC): CFLAGS += -DAZMI_CURL_INSTALL_PATH='"$(LIBDIR)/libazmi_curl.so
 
 $(CURLAUTH_SO): $(CURLAUTH_OBJ) $(LIBA) libcurl_auth/libazmi_curl.map
 	$(CC) -shared -o $@ $(CURLAUTH_OBJ) $(LIBA) -Wl,-soname,libazmi_curl.so.$(SOVERSION) \
-		-Wl,--version-script=libcurl_auth/libazmi_curl.map $(CURLAUTH_NOUNDEF) $(LDFLAGS) $(DEP_LIBS) -ldl
+		-Wl,--version-script=libcurl_auth/libazmi_curl.map $(SO_NOUNDEF) $(LDFLAGS) $(DEP_LIBS) -ldl
 	ln -sf libazmi_curl.so.$(SOVERSION) $(BUILD)/libazmi_curl.so
 
 # The azmi command runs `azmi curl` / `azmi exec` through azmi_exec_main().

@@ -21,18 +21,17 @@ PAMAZMI_NSS_OBJ    := $(PAMAZMI_LOCAL_OBJ) $(BUILD)/pam_azmi/nss_module.o
 PAMAZMI_ALL_OBJ    := $(PAMAZMI_PAM_OBJ) $(BUILD)/pam_azmi/nss_module.o
 PAMAZMI_CLI        := $(BUILD)/cli/cmd_check_login.o
 # Every symbol resolved at link time, except in sanitizer builds (their runtime comes with the program).
-PAMAZMI_NOUNDEF = $(if $(findstring -fsanitize,$(OPT) $(CFLAGS) $(LDFLAGS)),,-Wl,--no-undefined)
 
 $(PAMAZMI_ALL_OBJ) $(PAMAZMI_CLI): CFLAGS += -DAZMI_STATEDIR='"$(STATEDIR)"'
 $(PAMAZMI_CLI): CFLAGS += -Ipam_azmi
 
 $(PAMAZMI_SO): $(PAMAZMI_PAM_OBJ) $(LIBA) pam_azmi/pam_azmi.map
 	$(CC) -shared -o $@ $(PAMAZMI_PAM_OBJ) $(LIBA) -Wl,--version-script=pam_azmi/pam_azmi.map \
-		$(PAMAZMI_NOUNDEF) $(LDFLAGS) $(CORE_LIBS) -lpam
+		$(SO_NOUNDEF) $(LDFLAGS) $(CORE_LIBS) -lpam
 
 $(NSSAZMI_SO): $(PAMAZMI_NSS_OBJ) $(LIBA) pam_azmi/nss_azmi.map
 	$(CC) -shared -o $@ $(PAMAZMI_NSS_OBJ) $(LIBA) -Wl,-soname,libnss_azmi.so.2 \
-		-Wl,--version-script=pam_azmi/nss_azmi.map $(PAMAZMI_NOUNDEF) $(LDFLAGS)
+		-Wl,--version-script=pam_azmi/nss_azmi.map $(SO_NOUNDEF) $(LDFLAGS)
 
 # `azmi check-login` runs the same decision as the PAM module.
 CLI_OBJ += $(PAMAZMI_LOCAL_OBJ) $(PAMAZMI_DECIDE_OBJ)

@@ -16,6 +16,7 @@ skip=${AZMI_SAN_SKIP:-}
 san="-fsanitize=address,undefined -fno-sanitize-recover=all"
 pass=0
 fail=0
+skipped=0
 
 # The counts of a suite's closing line "<name>: N passed, M failed" in file $2 (1 failure if absent).
 add_counts() {
@@ -27,12 +28,18 @@ add_counts() {
 	fi
 	p=$(echo "$line" | sed -n 's/.*: \([0-9]*\) passed.*/\1/p')
 	f=$(echo "$line" | sed -n 's/.*passed, \([0-9]*\) failed.*/\1/p')
+	s=$(echo "$line" | sed -n 's/.*failed, \([0-9]*\) skipped.*/\1/p')
 	pass=$((pass + p))
 	fail=$((fail + f))
+	skipped=$((skipped + ${s:-0}))
 }
 
 finish() {
-	echo "$name: $pass passed, $fail failed"
+	if [ "$skipped" -gt 0 ]; then
+		echo "$name: $pass passed, $fail failed, $skipped skipped"
+	else
+		echo "$name: $pass passed, $fail failed"
+	fi
 	[ "$fail" -eq 0 ]
 	exit $?
 }
@@ -68,7 +75,10 @@ add_counts asan-unit "$log"
 
 # --- 2. integration suite against the ASan azmi ---------------------------------------------------
 case " $skip " in
-*" integration "*) echo "=== integration under ASan: skipped (AZMI_SAN_SKIP)" ;;
+*" integration "*)
+	echo "=== integration under ASan: skipped (AZMI_SAN_SKIP)"
+	skipped=$((skipped + 1))
+	;;
 *)
 	if [ -f tests/integration/run.sh ] && grep -q AZMI_BIN tests/integration/run.sh; then
 		echo "=== integration suite against $asan/azmi"
@@ -78,6 +88,7 @@ case " $skip " in
 		add_counts asan-integration "$log"
 	else
 		echo "=== integration under ASan: tests/integration/run.sh does not take AZMI_BIN; skipped"
+		skipped=$((skipped + 1))
 	fi
 	;;
 esac
@@ -85,7 +96,10 @@ unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
 
 # --- 3. valgrind over the unit tests of the normal build ----------------------------------------------
 case " $skip " in
-*" valgrind "*) echo "=== valgrind: skipped (AZMI_SAN_SKIP)" ;;
+*" valgrind "*)
+	echo "=== valgrind: skipped (AZMI_SAN_SKIP)"
+	skipped=$((skipped + 1))
+	;;
 *)
 	if ! command -v valgrind >/dev/null 2>&1; then
 		echo "$name: valgrind is missing"

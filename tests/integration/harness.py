@@ -345,7 +345,8 @@ def main(argv):
         print("no test ran")
         failed = 1
     print("wall time %.1f s" % (time.monotonic() - start))
-    print("%s: %d passed, %d failed" % (args.name, passed, failed))
+    print("%s: %d passed, %d failed%s" % (args.name, passed, failed,
+                                          ", %d skipped" % skipped if skipped else ""))
     return 0 if failed == 0 else 1
 
 
