@@ -614,6 +614,19 @@ class AzureCli(SourceTestCase):
                                           "--resource", STORAGE])
         self.assertEqual(self.all_requests(), [])
 
+    def test_az_before_2_54_local_expires_on(self):
+        # Issue 16: Debian 12's az 2.45 prints only expiresOn, a naive local
+        # time; read it in TZ (with DST) as the SDKs do.  az and azmi share TZ.
+        for tz in ("EST5EDT,M3.2.0,M11.1.0", "IST-5:30"):
+            with self.subTest(TZ=tz):
+                env, token, exp = self.cli_env(version="2.45.0")
+                env["TZ"] = tz
+                r = self.azmi("token", "--resource", STORAGE, "--credential", "azure_cli", "--json",
+                              "--no-cache", env=env)
+                out = self.assertJsonSource(r, "azure_cli")
+                self.assertEqual(out["access_token"], token)
+                self.assertEqual(out["expires_on"], exp)
+
     def test_plain_output(self):
         env, token, _ = self.cli_env()
         r = self.azmi("token", "--resource", STORAGE, "--credential", "AzureCliCredential", env=env)
