@@ -414,6 +414,13 @@ static azmi_err env_copy(char **dst, const char *name)
 	return set_string(dst, v);
 }
 
+static bool env_set(const char *name)
+{
+	const char *v = secure_getenv(name);
+
+	return v != NULL && v[0] != '\0';
+}
+
 static azmi_err settings_from_env(struct settings *s, struct azmi_error *err)
 {
 	char *pod = NULL;
@@ -447,6 +454,8 @@ static azmi_err settings_from_env(struct settings *s, struct azmi_error *err)
 			return err_set(err, AZMI_ERR_NOMEM, "config", 0, "out of memory");
 	if (env_copy(&pod, "AZURE_POD_IDENTITY_AUTHORITY_HOST"))
 		return err_set(err, AZMI_ERR_NOMEM, "config", 0, "out of memory");
+	s->user_password = env_set("AZURE_USERNAME") || env_set("AZURE_PASSWORD");
+	s->regional_authority = env_set("AZURE_REGIONAL_AUTHORITY_NAME");
 	chain = secure_getenv("AZURE_CLIENT_SEND_CERTIFICATE_CHAIN");
 	s->send_cert_chain = chain && (strcmp(chain, "1") == 0 || strcasecmp(chain, "true") == 0);
 	if (pod != NULL) {

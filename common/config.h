@@ -66,6 +66,8 @@ struct settings {
 	char *client_cert_password;       /* AZURE_CLIENT_CERTIFICATE_PASSWORD (secret) */
 	bool send_cert_chain;             /* AZURE_CLIENT_SEND_CERTIFICATE_CHAIN */
 	char *federated_token_file;       /* AZURE_FEDERATED_TOKEN_FILE */
+	bool user_password;               /* AZURE_USERNAME or AZURE_PASSWORD is set (refused; never kept) */
+	bool regional_authority;          /* AZURE_REGIONAL_AUTHORITY_NAME is set (refused for Entra) */
 	char *token_credentials;          /* AZURE_TOKEN_CREDENTIALS */
 };
 

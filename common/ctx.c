@@ -442,6 +442,9 @@ static azmi_err get_token_slow(struct azmi_ctx *ctx, const struct azmi_request *
 			note_skip(notes, sizeof(notes), links[i], why);
 			continue;
 		}
+		if (credential_unsupported(&ctx->settings, links[i], why, sizeof(why)))
+			return err_set(err, AZMI_ERR_CONFIG, credential_name(links[i]), 0, "%s: %s",
+			               credential_name(links[i]), why);
 		if ((r = link_setup(ctx, links[i], req, resource, &l, err)) != AZMI_OK)
 			return r;
 		l.probe = chain && l.source == &source_imds;

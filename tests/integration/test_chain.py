@@ -262,6 +262,52 @@ class ConfiguredLinkFails(SourceTestCase):
         self.assertIn("not asked", line[0])
 
 
+class RefusedSettings(SourceTestCase):
+    """Issue 16: SDK variables azmi does not support are refused with one
+    line, never ignored: the username/password flow and regional Entra."""
+
+    def check_refused(self, r, word):
+        self.assertAzmiError(r, 2, word)
+        self.assertEqual(len(r.stderr.strip().splitlines()), 1, r)
+        self.assertEqual(r.stdout, "")
+        self.assertEqual(self.all_requests(), [], "asked an endpoint anyway")
+
+    def test_username_password_is_refused(self):
+        env = self.entra_env()
+        env.update({"AZURE_TENANT_ID": self.tenant(), "AZURE_CLIENT_ID": self.sp()["client_id"],
+                    "AZURE_USERNAME": "someone@example.com", "AZURE_PASSWORD": "hunter2-secret"})
+        r = self.azmi("token", "--resource", STORAGE, env=env)
+        self.check_refused(r, "AZURE_USERNAME")
+        self.assertNotIn("hunter2", r.stderr)
+        d = self.azmi("doctor", env=env, timeout=30)
+        self.assertRegex(d.stdout, r"environment\s+refused: AZURE_USERNAME")
+
+    def test_username_alone_is_refused(self):
+        env = self.base_env()
+        env["AZURE_USERNAME"] = "someone@example.com"
+        self.check_refused(self.azmi("token", "--resource", STORAGE, env=env), "AZURE_USERNAME")
+
+    def test_secret_wins_over_username_password(self):
+        # The SDKs' EnvironmentCredential order: secret, certificate, then username/password.
+        env = self.secret_env()
+        env.update({"AZURE_USERNAME": "someone@example.com", "AZURE_PASSWORD": "hunter2-secret"})
+        r = self.azmi("token", "--resource", STORAGE, "--json", env=env)
+        self.assertJsonSource(r, "environment")
+
+    def test_regional_authority_is_refused_for_entra(self):
+        for env in (self.secret_env(), self.wi_env()):
+            with self.subTest(link="environment" if "AZURE_CLIENT_SECRET" in env else "workload_identity"):
+                env["AZURE_REGIONAL_AUTHORITY_NAME"] = "westus2"
+                self.check_refused(self.azmi("token", "--resource", STORAGE, env=env),
+                                   "AZURE_REGIONAL_AUTHORITY_NAME")
+
+    def test_regional_authority_does_not_concern_managed_identity(self):
+        env = self.base_env()
+        env["AZURE_REGIONAL_AUTHORITY_NAME"] = "westus2"
+        r = self.azmi("token", "--resource", STORAGE, "--json", env=env)
+        self.assertJsonSource(r, "imds")
+
+
 class AzureCliLink(SourceTestCase):
 
     def dead_imds_env(self, bindir):
