@@ -95,6 +95,9 @@ azmi_err settings_load(struct settings *s, struct config_file *cf, struct azmi_e
 
 void settings_free(struct settings *s);
 
+/* "AzureCloud", "AzureUSGovernment" or "AzureChinaCloud" into *out: 0, or -1 for anything else. */
+int settings_parse_cloud(const char *name, enum azmi_cloud *out);
+
 /* The cloud's default Resource Manager and Microsoft Graph base URLs (also their token audiences). */
 const char *settings_cloud_arm(enum azmi_cloud cloud);
 const char *settings_cloud_graph(enum azmi_cloud cloud);
