@@ -79,6 +79,9 @@ struct azmi_ctx *cli_ctx_open(const char *config, int verbose, int *exit_code);
  */
 int cli_parse_token_opts(int argc, char **argv, struct token_opts *o, const char *usage);
 
+/* A --scope must be RESOURCE/.default: 0, or a usage error's exit code. */
+int cli_check_scope(const struct token_opts *o);
+
 /*
  * The start shared by the token subcommands: parse options (default resource
  * ARM), open a context.  Returns -1 to go on with *ctx set, else an exit code.
@@ -96,6 +99,7 @@ int cli_fetch(struct azmi_ctx *ctx, const struct token_opts *o, struct azmi_toke
 int cli_finish(struct azmi_ctx *ctx, struct azmi_token *tok, int write_failed);
 
 int cmd_token(int argc, char **argv);
+int cmd_account(int argc, char **argv);
 int cmd_whoami(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 int cmd_check_login(int argc, char **argv);

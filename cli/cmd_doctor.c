@@ -100,6 +100,10 @@ static void print_chain(const struct azmi_ctx *ctx)
 			printf("  %d. %-18s skipped: %s\n", i + 1, credential_name(c), why);
 			continue;
 		}
+		if (credential_unsupported(s, c, why, sizeof(why))) {
+			printf("  %d. %-18s refused: %s\n", i + 1, credential_name(c), why);
+			continue;
+		}
 		printf("  %d. %-18s %s\n", i + 1, credential_name(c),
 		       src ? src->title : "az account get-access-token");
 		if (c == CRED_MANAGED) {

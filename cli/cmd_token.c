@@ -14,6 +14,7 @@ static const char usage[] =
     "  --client-id ID | --object-id ID | --msi-res-id ARMID | --system\n"
     "                         which managed identity (default: AZURE_CLIENT_ID, else system-assigned)\n"
     "  -j, --json             print {access_token, expires_on, token_type, resource, source}\n"
+    "                         (az's fields and -o tsv: azmi account get-access-token)\n"
     "  --no-cache             ask the endpoint even when a cached token is fresh\n"
     "  --timeout SECONDS      give up after this long, retries included (default 90)\n"
     "  --credential NAME      use one credential instead of the chain: environment,\n"

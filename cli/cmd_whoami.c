@@ -16,10 +16,16 @@ static const char usage[] =
 
 static const char *const shown_claims[] = {"oid", "tid", "appid", "xms_mirid", "aud", "iss", "idtyp", "exp"};
 
-/* Which link of the chain answered, why, and why the links before it were passed over. */
-static void add_chain_report(const struct azmi_ctx *ctx, const struct azmi_token *tok,
-                             struct json_object *out)
+/*
+ * Which link of the chain answered, why, and why the links before it were passed over.  A request
+ * naming a credential or a user-assigned identity asks only that link; otherwise a configured link
+ * is passed over only when it said it is absent here (a configured one that fails ends the chain).
+ */
+static void add_chain_report(const struct azmi_ctx *ctx, const struct azmi_request *req,
+                             const struct azmi_token *tok, struct json_object *out)
 {
+	bool named = req->credential != NULL || req->id_kind >= AZMI_ID_CLIENT_ID;
+
 	struct json_object *skipped = json_object_new_array();
 	char why[256];
 
@@ -34,21 +40,24 @@ static void add_chain_report(const struct azmi_ctx *ctx, const struct azmi_token
 			break;
 		}
 		char line[320];
-		if (credential_configured(&ctx->settings, c, why, sizeof(why)))
-			snprintf(why, sizeof(why), "did not answer (azmi doctor shows why)");
+		if (named)
+			snprintf(why, sizeof(why), "not asked (the request named %s)",
+			         req->credential ? "a credential" : "a user-assigned identity");
+		else if (credential_configured(&ctx->settings, c, why, sizeof(why)))
+			snprintf(why, sizeof(why), "unavailable here (azmi doctor shows why)");
 		snprintf(line, sizeof(line), "%s: %s", credential_name(c), why);
 		json_object_array_add(skipped, json_object_new_string(line));
 	}
 	json_object_object_add(out, "skipped", skipped);
 }
 
-static void print_claims(const struct azmi_ctx *ctx, const struct azmi_token *tok, struct json_object *claims,
-                         bool as_json)
+static void print_claims(const struct azmi_ctx *ctx, const struct azmi_request *req,
+                         const struct azmi_token *tok, struct json_object *claims, bool as_json)
 {
 	struct json_object *out = json_object_new_object(), *v;
 
 	json_object_object_add(out, "source", json_object_new_string(tok->source));
-	add_chain_report(ctx, tok, out);
+	add_chain_report(ctx, req, tok, out);
 	json_object_object_add(out, "resource", json_object_new_string(tok->resource));
 	for (size_t i = 0; claims && i < sizeof(shown_claims) / sizeof(shown_claims[0]); i++)
 		if (json_object_object_get_ex(claims, shown_claims[i], &v))
@@ -97,7 +106,7 @@ int cmd_whoami(int argc, char **argv)
 	claims = jwt_decode_part(tok->access_token, tok->access_token_len, 1);
 	if (claims == NULL)
 		fputs("azmi: the token is not a JWT; showing what is known without claims\n", stderr);
-	print_claims(ctx, tok, claims, o.json);
+	print_claims(ctx, &o.req, tok, claims, o.json);
 	json_object_put(claims);
 	azmi_token_release(tok);
 	azmi_ctx_free(ctx);

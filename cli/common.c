@@ -175,11 +175,16 @@ int cli_parse_token_opts(int argc, char **argv, struct token_opts *o, const char
 	}
 	if (r == 0 && optind < argc)
 		return cli_usage_error("unexpected argument '%s'", argv[optind]);
-	if (r == 0 && o->is_scope && !scope_is_default(o->req.resource))
+	return r == 0 ? cli_check_scope(o) : r;
+}
+
+int cli_check_scope(const struct token_opts *o)
+{
+	if (o->is_scope && !scope_is_default(o->req.resource))
 		return cli_usage_error("--scope %s: an application token takes the scope RESOURCE/.default "
 		                       "(delegated scopes such as User.Read need a user's sign-in)",
 		                       o->req.resource);
-	return r;
+	return 0;
 }
 
 int cli_begin(int argc, char **argv, const char *usage, struct token_opts *o, struct azmi_ctx **ctx)

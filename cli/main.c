@@ -11,6 +11,8 @@ static const char usage[] =
     "\n"
     "Commands:\n"
     "  token            print an access token (azmi token --resource https://storage.azure.com/)\n"
+    "  account get-access-token\n"
+    "                   the same in the Azure CLI's shape (--query accessToken -o tsv works)\n"
     "  whoami           show the credential source and the identity's claims (never the token)\n"
     "  doctor           show what azmi detects here and whether a token can be had\n"
     "  acr-token REG    print a token for an Azure container registry (--scope repository:NAME:pull)\n"
@@ -34,7 +36,8 @@ int main(int argc, char **argv)
 		int (*fn)(int, char **);
 	} cmds[] = {{"token", cmd_token},         {"whoami", cmd_whoami},
 	            {"doctor", cmd_doctor},       {"acr-token", cmd_acr_token},
-	            {"ssh-token", cmd_ssh_token}, {"check-login", cmd_check_login}};
+	            {"ssh-token", cmd_ssh_token}, {"check-login", cmd_check_login},
+	            {"account", cmd_account}};
 
 	if (argc < 2)
 		return cli_usage_error("no command given");

@@ -1,7 +1,6 @@
 /* assertion.c - certificate-based client assertions signed with OpenSSL. */
 #include "assertion.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,87 +10,12 @@
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include "certfile.h"
 #include "error.h"
-#include "fileio.h"
 #include "jwt.h"
-
-#define MAX_CHAIN 8
-
-struct pem_contents {
-	EVP_PKEY *key;
-	X509 *certs[MAX_CHAIN];
-	int ncerts;
-	int leaf; /* index of the certificate matching the key */
-};
-
-static void pem_free(struct pem_contents *p)
-{
-	EVP_PKEY_free(p->key);
-	for (int i = 0; i < p->ncerts; i++)
-		X509_free(p->certs[i]);
-}
-
-static int password_cb(char *buf, int size, int rwflag, void *u)
-{
-	const char *pw = u;
-	size_t len = pw ? strlen(pw) : 0;
-
-	(void)rwflag;
-	if ((int)len >= size)
-		return -1;
-	memcpy(buf, pw ? pw : "", len);
-	return (int)len;
-}
-
-static azmi_err pem_load(const char *path, const char *password, struct pem_contents *p,
-                         struct azmi_error *err)
-{
-	char *text = NULL;
-	size_t len = 0;
-	BIO *bio;
-	X509 *x;
-	int e = fileio_read(path, ASSERTION_MAX_PEM, true, &text, &len);
-
-	if (e != 0)
-		return err_set(err, AZMI_ERR_CONFIG, "environment", 0,
-		               "environment: cannot read AZURE_CLIENT_CERTIFICATE_PATH %s: %s", path,
-		               e == EFBIG    ? "larger than 256 KiB"
-		               : e == EINVAL ? "not a regular file"
-		                             : strerror(e));
-	bio = BIO_new_mem_buf(text, (int)len);
-	while (bio && p->ncerts < MAX_CHAIN && (x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL)
-		p->certs[p->ncerts++] = x;
-	BIO_free(bio);
-	ERR_clear_error();
-	bio = BIO_new_mem_buf(text, (int)len);
-	p->key = bio ? PEM_read_bio_PrivateKey(bio, NULL, password_cb, (void *)(uintptr_t)password) : NULL;
-	BIO_free(bio);
-	ERR_clear_error();
-	explicit_bzero(text, len);
-	free(text);
-	if (p->key == NULL)
-		return err_set(err, AZMI_ERR_CONFIG, "environment", 0,
-		               "environment: no usable private key in %s (encrypted? set "
-		               "AZURE_CLIENT_CERTIFICATE_PASSWORD)",
-		               path);
-	if (EVP_PKEY_base_id(p->key) != EVP_PKEY_RSA)
-		return err_set(
-		    err, AZMI_ERR_CONFIG, "environment", 0,
-		    "environment: the key in %s is not an RSA key; Entra certificate credentials use RSA",
-		    path);
-	for (p->leaf = 0; p->leaf < p->ncerts; p->leaf++)
-		if (X509_check_private_key(p->certs[p->leaf], p->key) == 1)
-			break;
-	ERR_clear_error();
-	if (p->leaf == p->ncerts)
-		return err_set(err, AZMI_ERR_CONFIG, "environment", 0,
-		               "environment: %s holds no certificate matching its private key", path);
-	return AZMI_OK;
-}
 
 static char *cert_b64(X509 *x, bool url, bool sha256)
 {
@@ -131,7 +55,7 @@ static char *json_part(struct json_object *o)
 	return s ? jwt_b64_encode((const unsigned char *)s, strlen(s), true) : NULL;
 }
 
-static char *signing_input(const struct pem_contents *p, bool send_chain, const char *client_id,
+static char *signing_input(const struct certfile *p, bool send_chain, const char *client_id,
                            const char *audience, int64_t now)
 {
 	struct json_object *h = json_object_new_object(), *c = json_object_new_object(), *x5c;
@@ -196,15 +120,15 @@ static char *sign_ps256(EVP_PKEY *key, const char *input)
 	return b;
 }
 
-azmi_err assertion_sign(const char *pem_path, const char *password, bool send_chain, const char *client_id,
+azmi_err assertion_sign(const char *cert_path, const char *password, bool send_chain, const char *client_id,
                         const char *audience, int64_t now, char **out, struct azmi_error *err)
 {
-	struct pem_contents p = {0};
+	struct certfile p = {0};
 	char *input = NULL, *sig = NULL;
 	azmi_err r;
 
 	*out = NULL;
-	if ((r = pem_load(pem_path, password, &p, err)) != AZMI_OK)
+	if ((r = certfile_load(cert_path, password, &p, err)) != AZMI_OK)
 		goto out;
 	r = err_set(err, AZMI_ERR_SYSTEM, "environment", 0,
 	            "environment: signing the client assertion failed");
@@ -218,7 +142,7 @@ azmi_err assertion_sign(const char *pem_path, const char *password, bool send_ch
 	err_clear(err);
 	r = AZMI_OK;
 out:
-	pem_free(&p);
+	certfile_free(&p);
 	free(input);
 	free(sig);
 	return r;

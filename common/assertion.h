@@ -12,15 +12,14 @@
 #include "azmi.h"
 
 #define ASSERTION_LIFETIME 600
-#define ASSERTION_MAX_PEM  (256 * 1024)
 
 /*
  * Sign an assertion for `client_id` addressed to `audience` (the token URL)
- * at time `now`, with the certificate and RSA key in the PEM file `pem_path`
- * (key optionally encrypted with `password`).  `send_chain` adds x5c.
+ * at time `now`, with the certificate and RSA key in `cert_path`, PEM or
+ * PKCS#12 (certfile.h; `password` may be NULL).  `send_chain` adds x5c.
  * *out is a new string; wipe it after use.
  */
-azmi_err assertion_sign(const char *pem_path, const char *password, bool send_chain, const char *client_id,
+azmi_err assertion_sign(const char *cert_path, const char *password, bool send_chain, const char *client_id,
                         const char *audience, int64_t now, char **out, struct azmi_error *err);
 
 #endif

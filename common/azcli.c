@@ -16,10 +16,37 @@
 #include "error.h"
 #include "expiry.h"
 #include "json.h"
+#include "timefmt.h"
 #include "token.h"
 #include "util.h"
 
 extern char **environ;
+
+/*
+ * expires_on (epoch seconds, Azure CLI 2.54 and later) when present; else expiresOn, a naive local
+ * time that older versions (Debian 12 ships 2.45) print alone.
+ */
+static azmi_err read_expiry(struct json_object *o, int64_t *expires_on, struct azmi_error *err)
+{
+	const char *text;
+	size_t len;
+
+	switch (json_get_int64(o, "expires_on", 0, 253402300799, expires_on)) {
+	case 0:
+		return AZMI_OK;
+	case -1:
+		return err_set(err, AZMI_ERR_PROTOCOL, "azure_cli", 0,
+		               "azure_cli: az's expires_on is not a number of seconds since 1970");
+	}
+	if ((text = json_get_string(o, "expiresOn", &len)) == NULL)
+		return err_set(err, AZMI_ERR_PROTOCOL, "azure_cli", 0,
+		               "azure_cli: az's output has neither expires_on nor expiresOn");
+	if (timefmt_parse_local(text, len, expires_on) != 0)
+		return err_set(
+		    err, AZMI_ERR_PROTOCOL, "azure_cli", 0,
+		    "azure_cli: az's expiresOn is not a local time like 2030-01-02 03:04:05.000000");
+	return AZMI_OK;
+}
 
 azmi_err azcli_parse(const char *text, size_t len, const char *resource, int64_t now, struct azmi_token **out,
                      struct azmi_error *err)
@@ -39,12 +66,8 @@ azmi_err azcli_parse(const char *text, size_t len, const char *resource, int64_t
 		err_set(err, r, "azure_cli", 0, "azure_cli: az's output has no valid accessToken");
 		goto out;
 	}
-	if (json_get_int64(o, "expires_on", 0, 253402300799, &x.expires_on) != 0) {
-		err_set(
-		    err, r, "azure_cli", 0,
-		    "azure_cli: az's output has no numeric expires_on (Azure CLI 2.54 or later is needed)");
+	if (read_expiry(o, &x.expires_on, err) != AZMI_OK)
 		goto out;
-	}
 	if (x.expires_on <= now || x.expires_on - now > EXPIRY_MAX_LIFETIME) {
 		err_set(err, r, "azure_cli", 0,
 		        "azure_cli: az's token expires at %lld, which is not plausible",

@@ -12,7 +12,8 @@
 /*
  * Run `az account get-access-token --output json --resource R` (found on
  * PATH) for at most 10 s (and not past monotonic `deadline_ms`), and read
- * accessToken and expires_on (epoch; the naive local expiresOn is ignored).
+ * accessToken and expires_on (epoch), or, from Azure CLI before 2.54, the naive
+ * local-time expiresOn (read in the process's time zone, as the SDKs do).
  * AZMI_ERR_UNAVAILABLE when az is not installed or not logged in.
  */
 azmi_err azcli_get_token(const char *resource, int64_t deadline_ms, struct azmi_token **out,

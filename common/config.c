@@ -271,6 +271,19 @@ static const char *const arm_hosts[] = {"https://management.azure.com",
 static const char *const graph_hosts[] = {"https://graph.microsoft.com", "https://graph.microsoft.us",
                                           "https://microsoftgraph.chinacloudapi.cn"};
 
+int settings_parse_cloud(const char *name, enum azmi_cloud *out)
+{
+	static const char *const names[] = {"AzureCloud", "AzureUSGovernment", "AzureChinaCloud"};
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		if (strcmp(name, names[i]) == 0) {
+			*out = (enum azmi_cloud)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
 const char *settings_cloud_arm(enum azmi_cloud cloud)
 {
 	return arm_hosts[(unsigned)cloud < ARRAY_SIZE(arm_hosts) ? cloud : CLOUD_PUBLIC];
@@ -368,13 +381,7 @@ static azmi_err settings_from_file(struct settings *s, struct config_file *cf, s
 		s->timeout_ms = (long)n * 1000;
 	}
 	if ((v = config_get(cf, "cloud")) != NULL) {
-		if (strcmp(v, "AzureCloud") == 0)
-			s->cloud = CLOUD_PUBLIC;
-		else if (strcmp(v, "AzureUSGovernment") == 0)
-			s->cloud = CLOUD_USGOV;
-		else if (strcmp(v, "AzureChinaCloud") == 0)
-			s->cloud = CLOUD_CHINA;
-		else
+		if (settings_parse_cloud(v, &s->cloud) != 0)
 			return err_set(err, AZMI_ERR_CONFIG, "config", 0,
 			               "%s: cloud must be AzureCloud, AzureUSGovernment or AzureChinaCloud",
 			               where);
@@ -414,6 +421,13 @@ static azmi_err env_copy(char **dst, const char *name)
 	return set_string(dst, v);
 }
 
+static bool env_set(const char *name)
+{
+	const char *v = secure_getenv(name);
+
+	return v != NULL && v[0] != '\0';
+}
+
 static azmi_err settings_from_env(struct settings *s, struct azmi_error *err)
 {
 	char *pod = NULL;
@@ -447,6 +461,8 @@ static azmi_err settings_from_env(struct settings *s, struct azmi_error *err)
 			return err_set(err, AZMI_ERR_NOMEM, "config", 0, "out of memory");
 	if (env_copy(&pod, "AZURE_POD_IDENTITY_AUTHORITY_HOST"))
 		return err_set(err, AZMI_ERR_NOMEM, "config", 0, "out of memory");
+	s->user_password = env_set("AZURE_USERNAME") || env_set("AZURE_PASSWORD");
+	s->regional_authority = env_set("AZURE_REGIONAL_AUTHORITY_NAME");
 	chain = secure_getenv("AZURE_CLIENT_SEND_CERTIFICATE_CHAIN");
 	s->send_cert_chain = chain && (strcmp(chain, "1") == 0 || strcasecmp(chain, "true") == 0);
 	if (pod != NULL) {

@@ -66,6 +66,8 @@ struct settings {
 	char *client_cert_password;       /* AZURE_CLIENT_CERTIFICATE_PASSWORD (secret) */
 	bool send_cert_chain;             /* AZURE_CLIENT_SEND_CERTIFICATE_CHAIN */
 	char *federated_token_file;       /* AZURE_FEDERATED_TOKEN_FILE */
+	bool user_password;               /* AZURE_USERNAME or AZURE_PASSWORD is set (refused; never kept) */
+	bool regional_authority;          /* AZURE_REGIONAL_AUTHORITY_NAME is set (refused for Entra) */
 	char *token_credentials;          /* AZURE_TOKEN_CREDENTIALS */
 };
 
@@ -92,6 +94,9 @@ const char *config_get(struct config_file *cf, const char *key);
 azmi_err settings_load(struct settings *s, struct config_file *cf, struct azmi_error *err);
 
 void settings_free(struct settings *s);
+
+/* "AzureCloud", "AzureUSGovernment" or "AzureChinaCloud" into *out: 0, or -1 for anything else. */
+int settings_parse_cloud(const char *name, enum azmi_cloud *out);
 
 /* The cloud's default Resource Manager and Microsoft Graph base URLs (also their token audiences). */
 const char *settings_cloud_arm(enum azmi_cloud cloud);

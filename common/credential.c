@@ -36,6 +36,8 @@ bool credential_configured(const struct settings *s, enum cred_id c, char *why, 
 	case CRED_ENVIRONMENT:
 		if (s->tenant_id && s->azure_client_id && (s->client_secret || s->client_cert_path))
 			return true;
+		if (s->user_password)
+			return true; /* as the SDKs' username/password flow; refused by credential_unsupported */
 		snprintf(why, whylen,
 		         "not configured (needs AZURE_TENANT_ID, AZURE_CLIENT_ID and "
 		         "AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH)");
@@ -54,6 +56,28 @@ bool credential_configured(const struct settings *s, enum cred_id c, char *why, 
 		snprintf(why, whylen, "unknown credential");
 		return false;
 	}
+}
+
+bool credential_unsupported(const struct settings *s, enum cred_id c, char *why, size_t whylen)
+{
+	bool secret = s->client_secret || s->client_cert_path;
+
+	if (c == CRED_ENVIRONMENT && s->user_password && !secret) {
+		snprintf(why, whylen,
+		         "AZURE_USERNAME/AZURE_PASSWORD sign-in is not supported (deprecated by "
+		         "the SDKs, fails under MFA, keeps a person's password in the environment): use a "
+		         "service principal, workload identity or managed identity");
+		return true;
+	}
+	if ((c == CRED_ENVIRONMENT || c == CRED_WORKLOAD) && s->regional_authority) {
+		snprintf(
+		    why, whylen,
+		    "AZURE_REGIONAL_AUTHORITY_NAME (regional Entra endpoints) is not supported: unset it, "
+		    "and azmi asks %s",
+		    s->authority_host);
+		return true;
+	}
+	return false;
 }
 
 const struct source *credential_source(const struct settings *s, enum cred_id c, const struct source *mi)

@@ -27,6 +27,14 @@ int credential_by_name(const char *name);
  */
 bool credential_configured(const struct settings *s, enum cred_id c, char *why, size_t whylen);
 
+/*
+ * Whether `c` is configured in a way azmi refuses (one line in `why`), so the
+ * chain ends there instead of silently going on: the username/password flow
+ * (AZURE_USERNAME/AZURE_PASSWORD without a secret or certificate) and regional
+ * Entra endpoints (AZURE_REGIONAL_AUTHORITY_NAME) for the Entra links.
+ */
+bool credential_unsupported(const struct settings *s, enum cred_id c, char *why, size_t whylen);
+
 /* The HTTP source behind `c` (NULL for the Azure CLI); `mi` is the detected managed-identity source. */
 const struct source *credential_source(const struct settings *s, enum cred_id c, const struct source *mi);
 

@@ -320,13 +320,19 @@ static void note_skip(char *notes, size_t size, enum cred_id c, const char *why)
 	snprintf(notes + len, size - len, "%s  %s: %.*s", len ? "\n" : "", credential_name(c), n, why);
 }
 
-/* Whether a failed link lets the chain go on: it is absent here, or IMDS says this VM has no identity. */
+/*
+ * Whether a failed link lets the chain go on, as the SDKs' CredentialUnavailableError does: only a
+ * link that is absent here passes.  That is IMDS not answering the probe, IMDS's 400 (no identity,
+ * or not this user-assigned one, on this VM) and the Azure CLI not installed or not logged in.  A
+ * configured service principal, workload identity or platform endpoint that fails for any other
+ * reason (unreachable, refused, a bad file) ends the chain with its own error: falling through would
+ * hand out a token for another identity.
+ */
 static bool chain_goes_on(const struct link *l, azmi_err r, const struct azmi_error *err, bool more)
 {
 	if (r == AZMI_ERR_UNAVAILABLE)
-		return true;
-	return more && l->source == &source_imds && r == AZMI_ERR_REFUSED && err->http_status == 400 &&
-	       l->id.kind == AZMI_ID_SYSTEM;
+		return l->probe || l->cred == CRED_AZURE_CLI;
+	return more && l->source == &source_imds && r == AZMI_ERR_REFUSED && err->http_status == 400;
 }
 
 static azmi_err get_token_slow(struct azmi_ctx *ctx, const struct azmi_request *req, struct azmi_token **out,
@@ -436,6 +442,9 @@ static azmi_err get_token_slow(struct azmi_ctx *ctx, const struct azmi_request *
 			note_skip(notes, sizeof(notes), links[i], why);
 			continue;
 		}
+		if (credential_unsupported(&ctx->settings, links[i], why, sizeof(why)))
+			return err_set(err, AZMI_ERR_CONFIG, credential_name(links[i]), 0, "%s: %s",
+			               credential_name(links[i]), why);
 		if ((r = link_setup(ctx, links[i], req, resource, &l, err)) != AZMI_OK)
 			return r;
 		l.probe = chain && l.source == &source_imds;

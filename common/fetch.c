@@ -104,6 +104,11 @@ static azmi_err status_error(const struct fetch_params *p, const struct src_requ
 	return code;
 }
 
+static bool is_entra(const struct source *src)
+{
+	return src == &source_entra_secret || src == &source_entra_cert || src == &source_entra_wi;
+}
+
 static azmi_err transport_error(const struct fetch_params *p, const struct src_request *sr, azmi_err rc,
                                 const struct http_response *resp, struct azmi_error *err)
 {
@@ -111,7 +116,12 @@ static azmi_err transport_error(const struct fetch_params *p, const struct src_r
 
 	describe_request(p, sr, what, sizeof(what));
 	err_set(err, rc, p->source->name, resp->status, "%s: %s", what, resp->curl_error);
-	if (rc == AZMI_ERR_UNAVAILABLE && p->source == &source_imds)
+	if (rc == AZMI_ERR_UNAVAILABLE && is_entra(p->source))
+		err_append(err,
+		           "hint: Entra cannot be reached at %s: check DNS, the route and https_proxy, or "
+		           "AZURE_AUTHORITY_HOST",
+		           p->settings->authority_host);
+	else if (rc == AZMI_ERR_UNAVAILABLE && p->source == &source_imds)
 		err_append(err,
 		           "hint: nothing answers at %s: this is not an Azure VM, the VM has no network "
 		           "route to IMDS, or a firewall blocks 169.254.169.254",
@@ -239,6 +249,12 @@ azmi_err fetch_token(const struct fetch_params *p, struct azmi_token **out, stru
 			delay = rc == AZMI_ERR_ENDPOINT
 			            ? retry_next_delay(&rs, 0, -1, sr.retry_flags, util_mono_ms())
 			            : -1;
+			/* A configured service principal whose Entra cannot be reached has failed, not gone. */
+			if (rc == AZMI_ERR_UNAVAILABLE && is_entra(p->source)) {
+				rc = AZMI_ERR_ENDPOINT;
+				if (err)
+					err->code = rc;
+			}
 		}
 		http_response_free(&resp);
 		if (delay < 0)

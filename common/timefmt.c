@@ -1,9 +1,13 @@
-/* timefmt.c - strict parsers for absolute times; no locale, no time zone database. */
+/*
+ * timefmt.c - strict parsers for absolute times; no locale.  Only
+ * timefmt_parse_local consults the time zone (the Azure CLI's naive local times).
+ */
 #include "timefmt.h"
 
 #include <stdbool.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 /* A cursor over the input: every reader checks bounds and advances only on success. */
 struct cur {
@@ -185,4 +189,34 @@ int timefmt_parse(const char *s, size_t len, int64_t *epoch)
 	if (s[1] == '/' || s[2] == '/')
 		return parse_slashed(&c, epoch);
 	return -1;
+}
+
+int timefmt_parse_local(const char *s, size_t len, int64_t *epoch)
+{
+	struct cur c = {s, len, 0};
+	struct tm tm = {0};
+	int y, mo, d, h, mi, sec, frac;
+	time_t t;
+
+	if (len < 19 || len > 26)
+		return -1;
+	if (!digits(&c, 4, 4, &y) || !lit(&c, '-') || !digits(&c, 2, 2, &mo) || !lit(&c, '-') ||
+	    !digits(&c, 2, 2, &d) || !lit(&c, ' ') || !digits(&c, 2, 2, &h) || !lit(&c, ':') ||
+	    !digits(&c, 2, 2, &mi) || !lit(&c, ':') || !digits(&c, 2, 2, &sec))
+		return -1;
+	if (lit(&c, '.') && !digits(&c, 1, 6, &frac))
+		return -1;
+	if (!at_end(&c) || !valid(y, mo, d, h, mi, sec) || sec > 59)
+		return -1;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	tm.tm_isdst = -1; /* let the zone rules say whether DST applies, as the SDKs' mktime does */
+	if ((t = mktime(&tm)) == (time_t)-1)
+		return -1;
+	*epoch = (int64_t)t;
+	return 0;
 }

@@ -14,6 +14,13 @@
  */
 int timefmt_parse(const char *s, size_t len, int64_t *epoch);
 
+/*
+ * Parse the Azure CLI's naive "YYYY-MM-DD HH:MM:SS[.ffffff]" (expiresOn before
+ * 2.54) as a time in the process's local time zone (TZ), as the SDKs do: mktime
+ * with DST left to the zone rules.  Returns 0 and the epoch seconds, or -1.
+ */
+int timefmt_parse_local(const char *s, size_t len, int64_t *epoch);
+
 /* Seconds since the epoch of a UTC civil date and time (no range checks). */
 int64_t timefmt_civil_to_epoch(int64_t year, int month, int day, int hour, int min, int sec);
 

@@ -104,7 +104,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	extra[0].scope = "https://example.com/.default";
 	extra[0].kind = HOSTRULE_PLAIN;
 	r = hostrule_find(host, hlen, hostrule_pattern_valid(pattern) ? extra : NULL,
-	                  hostrule_pattern_valid(pattern) ? 1 : 0);
+	                  hostrule_pattern_valid(pattern) ? 1 : 0, (enum azmi_cloud)(size % 3));
 	if (r != NULL) {
 		size_t n = hlen;
 		if (n > 0 && host[n - 1] == '.')

@@ -84,8 +84,9 @@ azmi_err azmi_curl_install(struct azmi_error *err);
 
 /*
  * The scope azmi would request for `url` ("https://storage.azure.com/.default"
- * ...), or NULL when nothing would be attached to it (not https, no matching
- * rule).  Credentials the application may set are not considered.  The string
+ * ...), or NULL when nothing would be attached to it (not https, no curl_rule
+ * and no built-in rule of the configured cloud matching).  Credentials the
+ * application may set are not considered.  The string
  * lives as long as the process.
  */
 const char *azmi_curl_scope(const char *url);

@@ -24,6 +24,9 @@ CLI_OBJ += $(CURLAUTH_EXEC)
 $(AZMI): $(CURLAUTH_EXEC)
 
 ALL_EXTRA += $(CURLAUTH_SO)
+
+# Header dependencies: a changed private header (plugin_settings.h, hostrule.h) rebuilds every user.
+-include $(CURLAUTH_OBJ:.o=.d)
 INSTALL_EXTRA += install-curl
 
 .PHONY: install-curl curl-test-programs

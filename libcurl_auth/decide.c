@@ -120,8 +120,8 @@ static bool url_inspect(const char *url, struct url_facts *f)
 	f->default_port = real.url_get(u, CURLUPART_PORT, &port, 0) != CURLUE_OK || strcmp(port, "443") == 0;
 	if (strlen(host) <= HOSTRULE_MAX_HOST) {
 		snprintf(f->host, sizeof(f->host), "%s", host);
-		f->rule =
-		    hostrule_find(host, strlen(host), plugin_settings()->rules, plugin_settings()->nrules);
+		f->rule = hostrule_find(host, strlen(host), plugin_settings()->rules,
+		                        plugin_settings()->nrules, plugin_settings()->cloud);
 	}
 	ok = true;
 out:

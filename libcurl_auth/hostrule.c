@@ -7,7 +7,7 @@
 
 #define STORAGE_SCOPE "https://storage.azure.com/.default"
 
-/* Built-in rules: public cloud, US Government, China (DESIGN 2.1). */
+/* Built-in rules: public cloud, US Government, China (DESIGN 2.1); see builtin_cloud. */
 static const struct hostrule builtin[] = {
     {"*.blob.core.windows.net", STORAGE_SCOPE, HOSTRULE_STORAGE},
     {"*.dfs.core.windows.net", STORAGE_SCOPE, HOSTRULE_STORAGE},
@@ -44,6 +44,30 @@ static const struct hostrule builtin[] = {
     {"*.managedhsm.azure.cn", "https://managedhsm.azure.cn/.default", HOSTRULE_PLAIN},
     {"*.azurecr.cn", NULL, HOSTRULE_ACR},
 };
+
+/*
+ * The cloud a built-in rule belongs to, from its pattern's suffix: a VM lives in one cloud, so only
+ * the configured cloud's hosts get tokens (curl_rule adds any other).  Anything else is public.
+ */
+static enum azmi_cloud builtin_cloud(const char *pattern)
+{
+	static const struct {
+		const char *suffix;
+		enum azmi_cloud cloud;
+	} sovereign[] = {
+	    {".usgovcloudapi.net", CLOUD_USGOV}, {".azurecr.us", CLOUD_USGOV},
+	    {".chinacloudapi.cn", CLOUD_CHINA},  {".azure.cn", CLOUD_CHINA},
+	    {".azurecr.cn", CLOUD_CHINA},
+	};
+	size_t len = strlen(pattern);
+
+	for (size_t i = 0; i < sizeof(sovereign) / sizeof(sovereign[0]); i++) {
+		size_t n = strlen(sovereign[i].suffix);
+		if (len > n && strcmp(pattern + len - n, sovereign[i].suffix) == 0)
+			return sovereign[i].cloud;
+	}
+	return CLOUD_PUBLIC;
+}
 
 static char lower(char c)
 {
@@ -127,7 +151,7 @@ static bool host_valid(const char *host, size_t len)
 }
 
 const struct hostrule *hostrule_find(const char *host, size_t len, const struct hostrule *extra,
-                                     size_t nextra)
+                                     size_t nextra, enum azmi_cloud cloud)
 {
 	if (len > 0 && host[len - 1] == '.')
 		len--;
@@ -137,7 +161,8 @@ const struct hostrule *hostrule_find(const char *host, size_t len, const struct 
 		if (hostrule_pattern_match(extra[i].pattern, host, len))
 			return &extra[i];
 	for (size_t i = 0; i < sizeof(builtin) / sizeof(builtin[0]); i++)
-		if (hostrule_pattern_match(builtin[i].pattern, host, len))
+		if (builtin_cloud(builtin[i].pattern) == cloud &&
+		    hostrule_pattern_match(builtin[i].pattern, host, len))
 			return &builtin[i];
 	return NULL;
 }

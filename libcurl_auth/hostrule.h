@@ -13,6 +13,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "config.h"
+
 #define HOSTRULE_MAX_HOST  253
 #define HOSTRULE_MAX_SCOPE 512
 
@@ -36,11 +38,12 @@ bool hostrule_pattern_match(const char *pattern, const char *host, size_t len);
 
 /*
  * The rule for `host`: the administrator's rules first (`extra`, in order),
- * then the built-in table.  NULL when nothing matches or the host is not a
- * plain DNS name (IP literals, empty labels, characters outside [a-z0-9-_]).
+ * then the built-in rules of `cloud` only (azmi.conf's `cloud`).  NULL when
+ * nothing matches or the host is not a plain DNS name (IP literals, empty
+ * labels, characters outside [a-z0-9-_]).
  */
 const struct hostrule *hostrule_find(const char *host, size_t len, const struct hostrule *extra,
-                                     size_t nextra);
+                                     size_t nextra, enum azmi_cloud cloud);
 
 /*
  * Check an administrator's pattern: lower case labels of [a-z0-9-_*], at

@@ -96,6 +96,11 @@ static azmi_err read_keys(struct config_file *cf)
 				return fail(where, kv->line, why);
 			settings.nrules++;
 			kv->used = true;
+		} else if (strcmp(kv->key, "cloud") == 0) {
+			/* The core reads it too (and marks it used); here it picks the built-in host rules. */
+			if (settings_parse_cloud(kv->value, &settings.cloud) != 0)
+				return fail(where, kv->line,
+				            "cloud must be AzureCloud, AzureUSGovernment or AzureChinaCloud");
 		} else if (strcmp(kv->key, "storage_version") == 0) {
 			if (!valid_version(kv->value))
 				return fail(where, kv->line, "storage_version must look like 2021-08-06");

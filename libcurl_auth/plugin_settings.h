@@ -4,6 +4,8 @@
  *   curl_rule = <host pattern> <scope>|none   (any number of lines; first match wins)
  *   storage_version = YYYY-MM-DD              (x-ms-version sent to Storage; default 2021-08-06)
  *   curl_retry_on_challenge = yes|no          (one refresh-and-retry on a Storage 401 challenge; default no)
+ *   cloud = AzureCloud|AzureUSGovernment|AzureChinaCloud   (shared with the core: whose built-in
+ *                                             host rules apply; default AzureCloud)
  * The file is the one the core reads: $AZMI_CONFIG, else /etc/azmi.conf.
  */
 #ifndef AZMI_PLUGIN_SETTINGS_H
@@ -21,6 +23,7 @@ struct plugin_settings {
 	struct azmi_ctx *ctx;      /* NULL when the context or the file could not be loaded */
 	struct azmi_error ctx_err; /* why, when ctx is NULL */
 	struct hostrule *rules;    /* the administrator's rules */
+	enum azmi_cloud cloud;     /* only this cloud's built-in rules apply */
 	size_t nrules;
 	char storage_version[16];
 	bool retry_on_challenge;

@@ -255,7 +255,6 @@ def test_audiences(r):
     cases = [
         ("arm", "management.azure.com", "https://management.azure.com"),
         ("kv", "kv1.vault.azure.net", "https://vault.azure.net"),
-        ("kvgov", "kv2.vault.usgovcloudapi.net", "https://vault.usgovcloudapi.net"),
         ("rule", "api.contoso.example", "https://contoso.example"),
         ("stor", "acct2.blob.core.windows.net", "https://storage.azure.com"),
     ]
@@ -282,6 +281,54 @@ def test_audiences(r):
     fl = [d for d in r.seen(r.log_a, "flaky")]
     result(len(fl) == 2 and all(len(d["authorization"]) == 1 for d in fl),
            "--retry: the retried request carries exactly one bearer too", repr(fl))
+
+
+def test_cloud(r):
+    """Issue 16: only the configured cloud's built-in hosts get tokens (a VM
+    lives in one cloud); curl_rule still adds any host."""
+    def conf(name, text):
+        path = os.path.join(r.tmp, name)
+        with open(path, "w") as f:
+            f.write(text)
+        os.chmod(path, 0o600)
+        return {"AZMI_CONFIG": path}
+
+    def auths(tag, host, env=None):
+        r.curl([echo_url(host, tag, "x")], env=env)
+        seen = r.seen(r.log_a, tag)
+        return seen[0]["authorization"] if len(seen) == 1 else None
+
+    gov = conf("azmi-gov.conf", "cloud = AzureUSGovernment\n"
+               "curl_rule = api.contoso.example https://contoso.example/.default\n")
+    cn = conf("azmi-cn.conf", "cloud = AzureChinaCloud\n")
+    add = conf("azmi-add.conf", "curl_rule = kv2.vault.usgovcloudapi.net https://vault.usgovcloudapi.net/.default\n")
+    for tag, host, env, want in (
+            ("cl1", "kv2.vault.usgovcloudapi.net", None, None),
+            ("cl2", "kv2.vault.usgovcloudapi.net", gov, "https://vault.usgovcloudapi.net"),
+            ("cl3", "kv1.vault.azure.net", gov, None),
+            ("cl4", "management.azure.com", gov, None),
+            ("cl5", "acct2.blob.core.windows.net", gov, None),
+            ("cl6", "api.contoso.example", gov, "https://contoso.example"),
+            ("cl7", "management.azure.com", cn, None),
+            ("cl8", "kv2.vault.usgovcloudapi.net", cn, None),
+            ("cl9", "kv2.vault.usgovcloudapi.net", add, "https://vault.usgovcloudapi.net"),
+            ("cl10", "management.azure.com", None, "https://management.azure.com")):
+        got = auths(tag, host, env)
+        name = "cloud %s: %s gets %s" % ("AzureUSGovernment" if env is gov else "AzureChinaCloud" if env is cn
+                                         else "default + curl_rule" if env is add else "default",
+                                         host, want or "no token")
+        shown = [jwt_aud(a) for a in got] if got else got  # audiences, never the tokens
+        if want is None:
+            result(got == [], name, "attached: %r" % shown)
+        else:
+            result(got is not None and len(got) == 1 and jwt_aud(got[0]).rstrip("/") == want, name,
+                   "attached: %r" % shown)
+    bad = conf("azmi-badcloud.conf", "cloud = AzureGermanCloud\n")
+    res = r.curl([echo_url("management.azure.com", "cl11", "x")], env=bad)
+    seen = r.seen(r.log_a, "cl11")
+    result(seen == [] or seen[0]["authorization"] == [], "an unknown cloud attaches nothing",
+           repr((seen, res.stderr.decode())))
+    result(b"cloud must be" in res.stderr, "an unknown cloud is reported on stderr", res.stderr.decode())
 
 
 def no_auth(r, log, tag):
@@ -522,7 +569,7 @@ def main():
         r.config()
         r.servers()
         only = sys.argv[1:]  # run only the named tests (test_threads ...), for development
-        for t in (test_storage, test_audiences, test_safety, test_no_token, test_challenge, test_identity, test_commands, test_library, test_capi,
+        for t in (test_storage, test_audiences, test_cloud, test_safety, test_no_token, test_challenge, test_identity, test_commands, test_library, test_capi,
                   test_threads):
             if only and t.__name__ not in only:
                 continue

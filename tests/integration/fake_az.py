@@ -6,7 +6,9 @@ directory first on PATH and write `az.json` next to it:
   {"mode": "ok" | "not_logged_in" | "slow" | "garbage" | "exit",
    "accessToken": "...", "expires_on": EPOCH, "expiresOn": "naive local time"
    (default: expires_on in local time), "subscription": "...", "tenant": "...",
-   "sleep": 20, "exit_code": N, "stderr": "..."}
+   "sleep": 20, "exit_code": N, "stderr": "...", "version": "2.45.0"}
+A version before 2.54 (Debian 12 ships 2.45) prints no `expires_on`, only the
+naive local `expiresOn`.
 Every run appends one JSON line to `az.log` next to it: argv, pid, when it
 started and ended.  Only `az account get-access-token` is understood.
 """
@@ -58,6 +60,8 @@ def main(argv):
         "tenant": cfg.get("tenant", "5c1e8a7d-3f0b-4e42-9a6d-2b7f4c0d9e11"),
         "tokenType": "Bearer",
     }
+    if tuple(int(x) for x in cfg.get("version", "2.67.0").split(".")) < (2, 54):
+        del out["expires_on"]
     sys.stdout.write(json.dumps(out, indent=2) + "\n")
     sys.stdout.flush()
     log(dict(entry, event="end"))

@@ -199,6 +199,115 @@ class CredentialChoice(SourceTestCase):
         self.assertEqual(self.all_requests(), [])
 
 
+class ConfiguredLinkFails(SourceTestCase):
+    """Issue 16: as the SDKs' chains, only a link that is absent here
+    (CredentialUnavailableError) passes to the next; a configured one that
+    fails ends the chain with its own error."""
+
+    def setUp(self):
+        super().setUp()
+        # IMDS would answer for the service principal's client id as a
+        # user-assigned identity: falling through would hand out its token.
+        sp = self.sp()
+        users = self.cfg()["user_identities"] + [{
+            "name": "id-same-client-id-as-sp", "client_id": sp["client_id"],
+            "object_id": "99999999-8888-4777-a666-555555555599", "resource_id": ""}]
+        self.standin.config(user_identities=users)
+
+    def use_az(self, env):
+        bindir, token, _ = self.fake_az(resource=STORAGE)
+        with open(self.config_file, "w") as f:
+            f.write("use_azure_cli = yes\n")
+        return self.with_az(env, bindir), token
+
+    def test_unreachable_entra_does_not_fall_to_imds(self):
+        env = self.secret_env()
+        env["AZURE_AUTHORITY_HOST"] = "https://127.0.0.1:%d" % free_port()
+        r = self.azmi("token", "--resource", STORAGE, "--timeout", "10", env=env)
+        self.assertAzmiError(r, 5, "environment", "Entra cannot be reached")
+        self.assertEqual(r.stdout, "")
+        self.assertEqual(self.mi_requests(), [], "the chain went on to managed identity")
+
+    def test_unreadable_federated_token_ends_the_chain(self):
+        env = self.wi_env(token_file=os.path.join(self.tmp, "no-such-token"))
+        r = self.azmi("token", "--resource", STORAGE, "--timeout", "10", env=env)
+        self.assertAzmiError(r, 3, "workload_identity", "AZURE_FEDERATED_TOKEN_FILE")
+        self.assertEqual(r.stdout, "")
+        self.assertEqual(self.all_requests(), [], "the chain went on")
+
+    def test_unreachable_app_service_does_not_run_az(self):
+        env = self.base_env()
+        env["IDENTITY_ENDPOINT"] = "http://127.0.0.1:%d/msi/token" % free_port()
+        env["IDENTITY_HEADER"] = self.secret_header()
+        env, _ = self.use_az(env)
+        r = self.azmi("token", "--resource", STORAGE, "--timeout", "10", env=env)
+        self.assertNotEqual(r.rc, 0, r)
+        self.assertIn("appservice", r.stderr)
+        self.assertEqual(self.az_log(), [], "az ran after a configured App Service endpoint failed")
+
+    def test_imds_400_for_a_user_assigned_id_passes_on(self):
+        # IMDS's 400 says "not this identity on this VM": unavailable, as the SDKs read it.
+        env, token = self.use_az(self.base_env())
+        env["AZURE_CLIENT_ID"] = "00000000-1111-4222-8333-444444444444"
+        r = self.azmi("token", "--resource", STORAGE, "--json", "--timeout", "10", env=env)
+        out = self.assertJsonSource(r, "azure_cli")
+        self.assertEqual(out["access_token"], token)
+        self.assertEqual([q["status"] for q in self.token_requests()], [400])
+
+    def test_whoami_says_a_named_request_skipped_nothing(self):
+        r = self.azmi("whoami", "--credential", "managed_identity", env=self.secret_env())
+        self.assertOk(r)
+        line = [ln for ln in r.stdout.splitlines() if "environment:" in ln]
+        self.assertEqual(len(line), 1, r)
+        self.assertIn("not asked", line[0])
+
+
+class RefusedSettings(SourceTestCase):
+    """Issue 16: SDK variables azmi does not support are refused with one
+    line, never ignored: the username/password flow and regional Entra."""
+
+    def check_refused(self, r, word):
+        self.assertAzmiError(r, 2, word)
+        self.assertEqual(len(r.stderr.strip().splitlines()), 1, r)
+        self.assertEqual(r.stdout, "")
+        self.assertEqual(self.all_requests(), [], "asked an endpoint anyway")
+
+    def test_username_password_is_refused(self):
+        env = self.entra_env()
+        env.update({"AZURE_TENANT_ID": self.tenant(), "AZURE_CLIENT_ID": self.sp()["client_id"],
+                    "AZURE_USERNAME": "someone@example.com", "AZURE_PASSWORD": "hunter2-secret"})
+        r = self.azmi("token", "--resource", STORAGE, env=env)
+        self.check_refused(r, "AZURE_USERNAME")
+        self.assertNotIn("hunter2", r.stderr)
+        d = self.azmi("doctor", env=env, timeout=30)
+        self.assertRegex(d.stdout, r"environment\s+refused: AZURE_USERNAME")
+
+    def test_username_alone_is_refused(self):
+        env = self.base_env()
+        env["AZURE_USERNAME"] = "someone@example.com"
+        self.check_refused(self.azmi("token", "--resource", STORAGE, env=env), "AZURE_USERNAME")
+
+    def test_secret_wins_over_username_password(self):
+        # The SDKs' EnvironmentCredential order: secret, certificate, then username/password.
+        env = self.secret_env()
+        env.update({"AZURE_USERNAME": "someone@example.com", "AZURE_PASSWORD": "hunter2-secret"})
+        r = self.azmi("token", "--resource", STORAGE, "--json", env=env)
+        self.assertJsonSource(r, "environment")
+
+    def test_regional_authority_is_refused_for_entra(self):
+        for env in (self.secret_env(), self.wi_env()):
+            with self.subTest(link="environment" if "AZURE_CLIENT_SECRET" in env else "workload_identity"):
+                env["AZURE_REGIONAL_AUTHORITY_NAME"] = "westus2"
+                self.check_refused(self.azmi("token", "--resource", STORAGE, env=env),
+                                   "AZURE_REGIONAL_AUTHORITY_NAME")
+
+    def test_regional_authority_does_not_concern_managed_identity(self):
+        env = self.base_env()
+        env["AZURE_REGIONAL_AUTHORITY_NAME"] = "westus2"
+        r = self.azmi("token", "--resource", STORAGE, "--json", env=env)
+        self.assertJsonSource(r, "imds")
+
+
 class AzureCliLink(SourceTestCase):
 
     def dead_imds_env(self, bindir):

@@ -288,6 +288,59 @@ class ServicePrincipalCertificate(SourceTestCase):
         self.assertNotIn("correct horse", r.stderr)
         self.assertEqual(self.entra_requests(), [])
 
+    def p12_env(self, password=None, with_chain=False, legacy=False, name="sp-cert.pfx"):
+        env, cc, pem = self.cert_env()
+        os.unlink(pem)
+        path = cc.write_p12(os.path.join(self.tmp, name), password=password, with_chain=with_chain,
+                            legacy=legacy)
+        env["AZURE_CLIENT_CERTIFICATE_PATH"] = path
+        if password is not None:
+            env["AZURE_CLIENT_CERTIFICATE_PASSWORD"] = password
+        return env, cc
+
+    def test_pkcs12(self):
+        # Issue 16: .pfx/.p12 as the SDKs accept them, with and without a password.
+        for password, legacy, name in ((None, False, "sp.p12"), ("correct horse", False, "sp.pfx"),
+                                       ("correct horse", True, "sp-3des.pfx")):
+            with self.subTest(password=password, legacy=legacy):
+                self.standin.reset()
+                env, cc = self.p12_env(password=password, legacy=legacy, name=name)
+                r = self.azmi("token", "--resource", STORAGE, "--no-cache", env=env)
+                self.assertOk(r)
+                q = self.entra_requests()[0]
+                self.verify_assertion(form(q["body"])["client_assertion"][0], cc)
+                self.assertTokenLine(r, self.minted(q))
+
+    def test_pkcs12_chain_sent_when_asked(self):
+        env, cc = self.p12_env(password="pw", with_chain=True)
+        env["AZURE_CLIENT_SEND_CERTIFICATE_CHAIN"] = "true"
+        r = self.azmi("token", "--resource", STORAGE, env=env)
+        self.assertOk(r)
+        self.verify_assertion(form(self.entra_requests()[0]["body"])["client_assertion"][0], cc, send_chain=True)
+
+    def test_pkcs12_wrong_or_missing_password(self):
+        for given, words in (("wrong", "is not this PKCS#12 file's password"),
+                             (None, "needs a password")):
+            with self.subTest(given=given):
+                env, _ = self.p12_env(password="correct horse")
+                if given is None:
+                    del env["AZURE_CLIENT_CERTIFICATE_PASSWORD"]
+                else:
+                    env["AZURE_CLIENT_CERTIFICATE_PASSWORD"] = given
+                r = self.azmi("token", "--resource", STORAGE, "--timeout", "5", env=env)
+                self.assertAzmiError(r, 2, words)
+                self.assertEqual(len(r.stderr.strip().splitlines()), 1, r)
+                self.assertNotIn("correct horse", r.stderr)
+                self.assertEqual(self.all_requests(), [], "asked something after a bad certificate file")
+
+    def test_neither_pem_nor_pkcs12(self):
+        env, _, path = self.cert_env()
+        with open(path, "wb") as f:
+            f.write(b"\x30\x03\x02\x01\x05 not a certificate")
+        r = self.azmi("token", "--resource", STORAGE, "--timeout", "5", env=env)
+        self.assertAzmiError(r, 2, "neither PEM nor PKCS#12")
+        self.assertEqual(self.all_requests(), [])
+
     def test_unregistered_certificate_is_refused(self):
         env, _, _ = self.cert_env(register=False)
         r = self.azmi("token", "--resource", STORAGE, "--timeout", "10", env=env)
@@ -613,6 +666,19 @@ class AzureCli(SourceTestCase):
         self.assertEqual(log[0]["argv"], ["account", "get-access-token", "--output", "json",
                                           "--resource", STORAGE])
         self.assertEqual(self.all_requests(), [])
+
+    def test_az_before_2_54_local_expires_on(self):
+        # Issue 16: Debian 12's az 2.45 prints only expiresOn, a naive local
+        # time; read it in TZ (with DST) as the SDKs do.  az and azmi share TZ.
+        for tz in ("EST5EDT,M3.2.0,M11.1.0", "IST-5:30"):
+            with self.subTest(TZ=tz):
+                env, token, exp = self.cli_env(version="2.45.0")
+                env["TZ"] = tz
+                r = self.azmi("token", "--resource", STORAGE, "--credential", "azure_cli", "--json",
+                              "--no-cache", env=env)
+                out = self.assertJsonSource(r, "azure_cli")
+                self.assertEqual(out["access_token"], token)
+                self.assertEqual(out["expires_on"], exp)
 
     def test_plain_output(self):
         env, token, _ = self.cli_env()

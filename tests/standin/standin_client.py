@@ -383,3 +383,20 @@ class ClientCert:
         if with_chain:
             parts.append(cert_pem(self.ca))
         return _write(path, b"".join(parts), 0o600)
+
+    def write_p12(self, path, password=None, with_chain=False, legacy=False):
+        """The same as PKCS#12 (.pfx): AES-256 when `password` is given, or
+        the SHA-1/3DES encryption older Windows tools write (`legacy`)."""
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.serialization import pkcs12
+        if password is None:
+            enc = serialization.NoEncryption()
+        elif legacy:
+            enc = (serialization.PrivateFormat.PKCS12.encryption_builder()
+                   .key_cert_algorithm(pkcs12.PBES.PBESv1SHA1And3KeyTripleDESCBC)
+                   .hmac_hash(hashes.SHA1()).build(password.encode()))
+        else:
+            enc = serialization.BestAvailableEncryption(password.encode())
+        data = pkcs12.serialize_key_and_certificates(b"azmi test", self.key, self.leaf,
+                                                     [self.ca] if with_chain else None, enc)
+        return _write(path, data, 0o600)
