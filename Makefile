@@ -71,7 +71,7 @@ $(BUILD)/%.o: %.c $(BUILD)/flags
 
 $(LIBA): $(CORE_OBJ)
 	@rm -f $@
-	$(AR) rcs $@ $^
+	$(AR) rcs $@ $(CORE_OBJ)
 
 $(LIBSO): $(CORE_OBJ) common/libazmi.map
 	$(CC) -shared -o $@ $(CORE_OBJ) -Wl,-soname,libazmi.so.$(SOVERSION) \
