@@ -113,25 +113,24 @@ static void store_entry(struct login_result *r, int64_t now)
 		step(r, "cache: cannot store the decision: %s", strerror(err));
 }
 
-/* Who: the token's oid, else the map, the login name or upn_suffix.  False when decided already. */
+/*
+ * Who: the login name's principal (and its canonical local name), then the
+ * token's oid when the auth phase validated one.  False when decided already.
+ */
 static bool find_principal(const struct login_conf *c, const char *user, const struct login_opts *o,
                            struct login_result *r)
 {
-	int e;
-
-	if (o->token_oid != NULL && principal_is_guid(o->token_oid)) {
-		memset(&r->principal, 0, sizeof(r->principal));
-		r->principal.via = PRINCIPAL_TOKEN;
-		r->principal.is_oid = true;
-		snprintf(r->principal.id, sizeof(r->principal.id), "%s", o->token_oid);
-		snprintf(r->principal.user, sizeof(r->principal.user), "%s", user);
-		snprintf(r->principal.why, sizeof(r->principal.why),
-		         "object id of the Entra token validated at sign-in");
-	} else if ((e = principal_resolve(c, user, o->local_uid, &r->principal)) != 0) {
+	if (principal_resolve(c, user, o->local_uid, &r->principal) != 0) {
 		r->outcome = LOGIN_CONFIG;
 		r->err = AZMI_ERR_CONFIG;
 		snprintf(r->reason, sizeof(r->reason), "%s", r->principal.why);
 		step(r, "principal: cannot tell (%s)", r->principal.why);
+		return false;
+	}
+	if (r->principal.refused) {
+		r->outcome = LOGIN_DENIED;
+		snprintf(r->reason, sizeof(r->reason), "%s", r->principal.why);
+		step(r, "principal: refused: %s", r->principal.why);
 		return false;
 	}
 	if (r->principal.via == PRINCIPAL_NONE) {
@@ -140,8 +139,15 @@ static bool find_principal(const struct login_conf *c, const char *user, const s
 		step(r, "principal: none (%s): pam_azmi takes no part", r->principal.why);
 		return false;
 	}
-	step(r, "principal: %s (%s, from the %s)", r->principal.id, r->principal.why,
-	     principal_via_name(r->principal.via));
+	if (o->token_oid != NULL && principal_is_guid(o->token_oid)) {
+		r->principal.via = PRINCIPAL_TOKEN;
+		r->principal.is_oid = true;
+		snprintf(r->principal.id, sizeof(r->principal.id), "%s", o->token_oid);
+		snprintf(r->principal.why, sizeof(r->principal.why),
+		         "object id of the Entra token validated at sign-in");
+	}
+	step(r, "principal: %s (%s, from the %s; local name %s)", r->principal.id, r->principal.why,
+	     principal_via_name(r->principal.via), r->principal.user);
 	return true;
 }
 
