@@ -10,6 +10,7 @@
 
 #include "ctx.h"
 #include "dcache.h"
+#include "uidmap.h"
 #include "error.h"
 #include "util.h"
 
@@ -245,6 +246,38 @@ static void no_decision(const struct login_conf *c, const struct login_opts *o, 
 	    "offline grace: Azure unreachable; honouring the %s decision of %lld s ago (offline_grace %ld s)",
 	    cached->level == DCACHE_ADMIN ? "admin" : "user", (long long)(now - cached->when),
 	    c->offline_grace);
+}
+
+void login_bind_uid(const struct login_conf *c, struct login_result *r, bool write, char *note,
+                    size_t notelen)
+{
+	char why[768];
+	uint32_t uid;
+	int e;
+
+	note[0] = '\0';
+	if (r->outcome != LOGIN_GRANTED || r->principal.local)
+		return;
+	e = uidmap_record(c, r->principal.user, r->oid, &uid, why, sizeof(why), write);
+	if (e == 0) {
+		step(r, "uid: %s is uid %u%s", r->principal.user, (unsigned)uid,
+		     write ? "" : " (nothing written)");
+		snprintf(note, notelen, "%.500s", why);
+		if (why[0])
+			step(r, "uid: note: %.500s", why);
+		return;
+	}
+	r->level = RBAC_DENY;
+	if (e == EADDRINUSE || e == EKEYREJECTED) {
+		r->outcome = LOGIN_DENIED;
+		snprintf(r->reason, sizeof(r->reason), "%.500s", why);
+		step(r, "uid: refused: %.500s", why);
+		return;
+	}
+	r->outcome = LOGIN_INTERNAL;
+	r->err = AZMI_ERR_SYSTEM;
+	snprintf(r->reason, sizeof(r->reason), "cannot %s the uid of %.200s in %s/%s (%s): refused",
+	         write ? "record" : "read", r->principal.user, AZMI_STATEDIR, UIDTAB_FILE, strerror(e));
 }
 
 long login_local_uid(const char *user)

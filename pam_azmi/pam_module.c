@@ -168,37 +168,6 @@ static bool decide_by_token(const struct login_conf *c, const char *user, const 
 }
 
 /*
- * A granted Entra user's name is bound to its object id in the uid table
- * before the session starts; a name whose slot or record is someone else's
- * turns the grant into a refusal that tells the administrator what to do.
- */
-static void bind_uid(pam_handle_t *pamh, const struct login_conf *c, struct login_result *r)
-{
-	char why[768];
-	uint32_t uid;
-	int e;
-
-	if (r->outcome != LOGIN_GRANTED || r->principal.local)
-		return;
-	e = uidmap_record(c, r->principal.user, r->oid, &uid, why, sizeof(why));
-	if (e == 0) {
-		if (why[0])
-			pam_syslog(pamh, LOG_NOTICE, "%s", why);
-		return;
-	}
-	r->level = RBAC_DENY;
-	if (e == EADDRINUSE || e == EKEYREJECTED) {
-		r->outcome = LOGIN_DENIED;
-		snprintf(r->reason, sizeof(r->reason), "%.500s", why);
-		return;
-	}
-	r->outcome = LOGIN_INTERNAL;
-	r->err = AZMI_ERR_SYSTEM;
-	snprintf(r->reason, sizeof(r->reason), "cannot record the uid of %.200s in %s/%s (%s): refused",
-	         r->principal.user, AZMI_STATEDIR, UIDTAB_FILE, strerror(e));
-}
-
-/*
  * Make the state match the decision: a granted NSS user's name is bound to
  * its UID and object id; admin decisions join the admin group, user and
  * denied ones leave it.  Failing to leave it turns the result into a refusal.
@@ -206,12 +175,15 @@ static void bind_uid(pam_handle_t *pamh, const struct login_conf *c, struct logi
 static void apply(pam_handle_t *pamh, const struct login_conf *c, struct login_result *r)
 {
 	const char *name = r->principal.user;
+	char note[512];
 	bool changed;
 	int e;
 
 	if (r->outcome != LOGIN_GRANTED && r->outcome != LOGIN_DENIED)
 		return;
-	bind_uid(pamh, c, r);
+	login_bind_uid(c, r, true, note, sizeof(note));
+	if (note[0])
+		pam_syslog(pamh, LOG_NOTICE, "%s", note);
 	if (r->outcome == LOGIN_INTERNAL)
 		return;
 	if (name[0] == '\0')

@@ -383,7 +383,7 @@ static int bind_oid(const struct login_conf *c, struct uid_table *t, const struc
 }
 
 int uidmap_record(const struct login_conf *c, const char *name, const char *oid, uint32_t *uid, char *why,
-                  size_t whylen)
+                  size_t whylen, bool write)
 {
 	struct uid_table t = {0};
 	struct local_ids ids = {0};
@@ -391,6 +391,11 @@ int uidmap_record(const struct login_conf *c, const char *name, const char *oid,
 	bool dirty = false;
 
 	why[0] = '\0';
+	if (!write) {
+		if ((r = uidtab_load(&t)) == 0 && (r = local_ids_load(&ids)) == 0)
+			r = bind_oid(c, &t, &ids, name, oid, uid, &dirty, why, whylen);
+		goto out;
+	}
 	if ((r = sfile_state_dir(true, &dirfd)) != 0 || (r = sfile_lock(dirfd, UIDTAB_LOCK, &lockfd)) != 0 ||
 	    (r = uidtab_load_at(dirfd, &t)) != 0 || (r = local_ids_load(&ids)) != 0)
 		goto out;

@@ -93,8 +93,9 @@ int uidmap_lookup(const struct login_conf *c, const char *name, uint32_t *uid, c
  * when the name is recorded for another object id: `why` then tells the
  * administrator what to do.  0 also sets `why` when the object id is
  * recorded under another name as well (a renamed user: a note).  Else an errno.
+ * Without `write` nothing is written: the answer the binding would give.
  */
 int uidmap_record(const struct login_conf *c, const char *name, const char *oid, uint32_t *uid, char *why,
-                  size_t whylen);
+                  size_t whylen, bool write);
 
 #endif

@@ -14,11 +14,13 @@ must be refused:
 
 import os
 import re
+import shutil
 import subprocess
 import threading
 import time
 
 import scenario
+import test_cli
 from pamrun import Pam
 from rig import STATEDIR, write
 from test_nss import fnv1a32, getent
@@ -97,6 +99,10 @@ def finding1_pam(rig, res, pam):
     lines = rig.syslog.since(mark, wait_for="nss_azmi")
     res.check(rc == 2 and any("nss_azmi" in l and "pin" in l for l in lines),
               "identity 1: nss_azmi no longer serves it either (and logs why)", (rc, out, lines[-2:]))
+    before_cli = uids()
+    rc, out, err = test_cli.check_login(mallory)
+    res.check(rc == 4 and "pin a free uid" in out and uids() == before_cli,
+              "identity 1: azmi check-login shows the refusal and the pin, writing nothing", (rc, out, err))
     m = re.search(r"for instance (\d+)", line)
     pin = int(m.group(1)) if m else 0
     res.check(LO + 2 <= pin <= HI and pin != slot(alice), "identity 1: the log line suggests a free uid", line)
@@ -119,6 +125,7 @@ def finding1_sshd(rig, res, sshd):
     directory(rig, [(mallory, m_oid)], [(m_oid, scenario.USER_ROLE)])
     rig.clear_state()
     rig.conf(cache_ttl="0", timeout="20", uid_range="%d-%d" % (LO, HI))
+    shutil.rmtree("/home/" + alice, ignore_errors=True)  # the sshd part's, owned by her uid in the default range
     for path in ("/v1.0/users/" + mallory, "/v1.0/users/" + mallory.replace("@", "%40")):
         rig.standin.script(path, [{"delay_ms": 4000}])
     sshd.authorize(alice)
