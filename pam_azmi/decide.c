@@ -258,6 +258,14 @@ void login_bind_uid(const struct login_conf *c, struct login_result *r, bool wri
 	note[0] = '\0';
 	if (r->outcome != LOGIN_GRANTED || r->principal.local)
 		return;
+	if (!principal_is_guid(r->oid)) { /* the binding is to a person: no object id, no account */
+		r->outcome = LOGIN_INTERNAL;
+		r->err = AZMI_ERR_SYSTEM;
+		r->level = RBAC_DENY;
+		snprintf(r->reason, sizeof(r->reason), "no object id is known for %.200s: refused",
+		         r->principal.user);
+		return;
+	}
 	e = uidmap_record(c, r->principal.user, r->oid, &uid, why, sizeof(why), write);
 	if (e == 0) {
 		step(r, "uid: %s is uid %u%s", r->principal.user, (unsigned)uid,
