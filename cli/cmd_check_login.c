@@ -152,7 +152,7 @@ int cmd_check_login(int argc, char **argv)
 	const char *user = NULL, *config = NULL;
 	bool json = false;
 	int verbose = 0, code = 0;
-	char why[512];
+	char why[512], note[512];
 
 	if ((code = parse(argc, argv, &user, &config, &json, &verbose)) != 0)
 		return code < 0 ? EXIT_OK : code;
@@ -171,6 +171,7 @@ int cmd_check_login(int argc, char **argv)
 	}
 	struct login_opts o = {.use_cache = false, .update_cache = false, .local_uid = login_local_uid(user)};
 	login_decide(ctx, &conf, user, &o, r);
+	login_bind_uid(&conf, r, false, note, sizeof(note));
 	code = exit_code(r->outcome);
 	if (json)
 		print_json(user, r, code);

@@ -3,15 +3,20 @@
  *
  * Input: one selector byte, then the file's text.
  *   0  user_map lines (principal_map_parse), looked up for a name taken from the text
- *   1  the uid table (uidtab_parse)
+ *   1  the uid table (uidtab_parse; "name:uid[:objectid]"), then UID slots against it
  *   2  a decision cache file (dcache_parse)
  *   3  a "key = value" setting through login_conf_set
  * Checks what each promises: a map target is a UPN, an object id or "-"; table
- * entries are valid names with UIDs of at least 1000, no name or UID twice;
+ * entries are valid names with UIDs of at least 1000, no name or UID twice,
+ * an object id empty or a lower-case one; a name gets its table UID or its
+ * own free slot, never another (no probing), and a suggested pin is free;
  * a parsed decision has a user, a principal, a level 1..2 and a time.
- * Extra sources: pam_azmi/{login_conf,principal,statefile,uidmap,dcache}.c (pam_azmi/build.mk).
+ * Extra sources: pam_azmi/{login_conf,principal,names,statefile,uidmap,dcache}.c (pam_azmi/build.mk).
  */
+#include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,6 +46,47 @@ static void map_case(char *text)
 		abort();
 }
 
+static bool oid_ok(const char *oid)
+{
+	if (oid[0] == '\0')
+		return true;
+	for (const char *p = oid; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			return false;
+	return principal_is_guid(oid);
+}
+
+/* Each entry's name against a small range: its own UID, and a free slot or a free suggestion. */
+static void slot_case(const struct uid_table *t)
+{
+	struct login_conf c;
+	uint32_t local[] = {1003, 1005}, uid, pin;
+	struct local_ids ids = {local, 2};
+
+	login_conf_init(&c);
+	c.uid_min = 1000;
+	c.uid_max = 1009;
+	for (size_t i = 0; i < t->n; i++) {
+		const char *name = t->v[i].name;
+		char other[LOGIN_NAME_MAX + 2];
+		int r = uidmap_assign(&c, t, &ids, name, &uid);
+		if (r != 0 || uid != t->v[i].uid)
+			abort();
+		snprintf(other, sizeof(other), "%s.x", name);
+		if (uidtab_find_name(t, other) != NULL)
+			continue;
+		r = uidmap_assign(&c, t, &ids, other, &uid);
+		if ((r == 0 && (uid != uidmap_slot(&c, other) || uidtab_find_uid(t, uid) != NULL ||
+		                uid == 1003 || uid == 1005)) ||
+		    (r != 0 && r != EADDRINUSE))
+			abort();
+		pin = uidmap_suggest(&c, t, &ids, other);
+		if (pin != 0 && (pin < 1002 || pin > 1009 || uidtab_find_uid(t, pin) != NULL || pin == 1003 ||
+		                 pin == 1005))
+			abort();
+	}
+}
+
 static void uid_case(char *text)
 {
 	struct uid_table t = {0};
@@ -48,12 +94,13 @@ static void uid_case(char *text)
 	if (uidtab_parse(&t, text) != 0)
 		abort();
 	for (size_t i = 0; i < t.n; i++) {
-		if (!principal_name_ok(t.v[i].name) || t.v[i].uid < 1000)
+		if (!principal_name_ok(t.v[i].name) || t.v[i].uid < 1000 || !oid_ok(t.v[i].oid))
 			abort();
 		if (uidtab_find_name(&t, t.v[i].name) != &t.v[i] ||
 		    uidtab_find_uid(&t, t.v[i].uid) != &t.v[i])
 			abort();
 	}
+	slot_case(&t);
 	uidtab_free(&t);
 }
 

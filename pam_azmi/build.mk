@@ -14,7 +14,7 @@ DATADIR       ?= $(PREFIX)/share
 PAMAZMI_SO  := $(BUILD)/pam_azmi.so
 NSSAZMI_SO  := $(BUILD)/libnss_azmi.so.2
 # What the NSS module needs (no network, no JSON), what the decision adds, and the two entry files.
-PAMAZMI_LOCAL_OBJ  := $(patsubst %,$(BUILD)/pam_azmi/%.o,login_conf principal statefile uidmap admins)
+PAMAZMI_LOCAL_OBJ  := $(patsubst %,$(BUILD)/pam_azmi/%.o,login_conf principal names statefile uidmap admins)
 PAMAZMI_DECIDE_OBJ := $(patsubst %,$(BUILD)/pam_azmi/%.o,dcache decide)
 PAMAZMI_PAM_OBJ    := $(PAMAZMI_LOCAL_OBJ) $(PAMAZMI_DECIDE_OBJ) $(BUILD)/pam_azmi/auth.o $(BUILD)/pam_azmi/pam_module.o
 PAMAZMI_NSS_OBJ    := $(PAMAZMI_LOCAL_OBJ) $(BUILD)/pam_azmi/nss_module.o
@@ -69,5 +69,5 @@ unit-test-programs: $(PAMAZMI_UNIT)
 -include $(PAMAZMI_ALL_OBJ:.o=.d) $(PAMAZMI_CLI:.o=.d)
 
 # libFuzzer target (fuzz/build.mk builds it): the map, uid table, decision cache and setting parsers.
-FUZZ_EXTRA_SRC_fuzz_login_files    := $(patsubst %,pam_azmi/%.c,login_conf principal statefile uidmap dcache)
+FUZZ_EXTRA_SRC_fuzz_login_files    := $(patsubst %,pam_azmi/%.c,login_conf principal names statefile uidmap dcache)
 FUZZ_EXTRA_CFLAGS_fuzz_login_files := -Ipam_azmi

@@ -10,6 +10,7 @@
 
 #include "ctx.h"
 #include "dcache.h"
+#include "uidmap.h"
 #include "error.h"
 #include "util.h"
 
@@ -113,25 +114,24 @@ static void store_entry(struct login_result *r, int64_t now)
 		step(r, "cache: cannot store the decision: %s", strerror(err));
 }
 
-/* Who: the token's oid, else the map, the login name or upn_suffix.  False when decided already. */
+/*
+ * Who: the login name's principal (and its canonical local name), then the
+ * token's oid when the auth phase validated one.  False when decided already.
+ */
 static bool find_principal(const struct login_conf *c, const char *user, const struct login_opts *o,
                            struct login_result *r)
 {
-	int e;
-
-	if (o->token_oid != NULL && principal_is_guid(o->token_oid)) {
-		memset(&r->principal, 0, sizeof(r->principal));
-		r->principal.via = PRINCIPAL_TOKEN;
-		r->principal.is_oid = true;
-		snprintf(r->principal.id, sizeof(r->principal.id), "%s", o->token_oid);
-		snprintf(r->principal.user, sizeof(r->principal.user), "%s", user);
-		snprintf(r->principal.why, sizeof(r->principal.why),
-		         "object id of the Entra token validated at sign-in");
-	} else if ((e = principal_resolve(c, user, o->local_uid, &r->principal)) != 0) {
+	if (principal_resolve(c, user, o->local_uid, &r->principal) != 0) {
 		r->outcome = LOGIN_CONFIG;
 		r->err = AZMI_ERR_CONFIG;
 		snprintf(r->reason, sizeof(r->reason), "%s", r->principal.why);
 		step(r, "principal: cannot tell (%s)", r->principal.why);
+		return false;
+	}
+	if (r->principal.refused) {
+		r->outcome = LOGIN_DENIED;
+		snprintf(r->reason, sizeof(r->reason), "%s", r->principal.why);
+		step(r, "principal: refused: %s", r->principal.why);
 		return false;
 	}
 	if (r->principal.via == PRINCIPAL_NONE) {
@@ -140,8 +140,15 @@ static bool find_principal(const struct login_conf *c, const char *user, const s
 		step(r, "principal: none (%s): pam_azmi takes no part", r->principal.why);
 		return false;
 	}
-	step(r, "principal: %s (%s, from the %s)", r->principal.id, r->principal.why,
-	     principal_via_name(r->principal.via));
+	if (o->token_oid != NULL && principal_is_guid(o->token_oid)) {
+		r->principal.via = PRINCIPAL_TOKEN;
+		r->principal.is_oid = true;
+		snprintf(r->principal.id, sizeof(r->principal.id), "%s", o->token_oid);
+		snprintf(r->principal.why, sizeof(r->principal.why),
+		         "object id of the Entra token validated at sign-in");
+	}
+	step(r, "principal: %s (%s, from the %s; local name %s)", r->principal.id, r->principal.why,
+	     principal_via_name(r->principal.via), r->principal.user);
 	return true;
 }
 
@@ -239,6 +246,46 @@ static void no_decision(const struct login_conf *c, const struct login_opts *o, 
 	    "offline grace: Azure unreachable; honouring the %s decision of %lld s ago (offline_grace %ld s)",
 	    cached->level == DCACHE_ADMIN ? "admin" : "user", (long long)(now - cached->when),
 	    c->offline_grace);
+}
+
+void login_bind_uid(const struct login_conf *c, struct login_result *r, bool write, char *note,
+                    size_t notelen)
+{
+	char why[768];
+	uint32_t uid;
+	int e;
+
+	note[0] = '\0';
+	if (r->outcome != LOGIN_GRANTED || r->principal.local)
+		return;
+	if (!principal_is_guid(r->oid)) { /* the binding is to a person: no object id, no account */
+		r->outcome = LOGIN_INTERNAL;
+		r->err = AZMI_ERR_SYSTEM;
+		r->level = RBAC_DENY;
+		snprintf(r->reason, sizeof(r->reason), "no object id is known for %.200s: refused",
+		         r->principal.user);
+		return;
+	}
+	e = uidmap_record(c, r->principal.user, r->oid, &uid, why, sizeof(why), write);
+	if (e == 0) {
+		step(r, "uid: %s is uid %u%s", r->principal.user, (unsigned)uid,
+		     write ? "" : " (nothing written)");
+		snprintf(note, notelen, "%.500s", why);
+		if (why[0])
+			step(r, "uid: note: %.500s", why);
+		return;
+	}
+	r->level = RBAC_DENY;
+	if (e == EADDRINUSE || e == EKEYREJECTED) {
+		r->outcome = LOGIN_DENIED;
+		snprintf(r->reason, sizeof(r->reason), "%.500s", why);
+		step(r, "uid: refused: %.500s", why);
+		return;
+	}
+	r->outcome = LOGIN_INTERNAL;
+	r->err = AZMI_ERR_SYSTEM;
+	snprintf(r->reason, sizeof(r->reason), "cannot %s the uid of %.200s in %s/%s (%s): refused",
+	         write ? "record" : "read", r->principal.user, AZMI_STATEDIR, UIDTAB_FILE, strerror(e));
 }
 
 long login_local_uid(const char *user)

@@ -78,6 +78,16 @@ void login_decide(struct azmi_ctx *ctx, const struct login_conf *c, const char *
                   const struct login_opts *o, struct login_result *out);
 
 /*
+ * A granted Entra user's name is bound to its UID and object id in the uid
+ * table (with `write`; without, the answer binding would give).  A name whose
+ * UID slot or record is someone else's turns the grant into a denial whose
+ * reason tells the administrator what to do; a table that cannot be written
+ * into an internal error.  `note` gets a remark for the log (a renamed user).
+ */
+void login_bind_uid(const struct login_conf *c, struct login_result *r, bool write, char *note,
+                    size_t notelen);
+
+/*
  * The one place an azmi_err becomes an outcome.  *grace_ok tells whether the
  * failure means "Azure unreachable" (no connection, timeout, 429, 5xx), the
  * only case in which offline_grace may honour an earlier decision.

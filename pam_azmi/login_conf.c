@@ -102,18 +102,18 @@ static enum lconf_result set_seconds(long *dst, const char *key, const char *v, 
 	return LCONF_OK;
 }
 
-/* "MIN-MAX": the admin group takes MIN, users MIN+1..MAX. */
+/* "MIN-MAX": the admin group takes GID MIN, the users group GID MIN+1, users UIDs MIN+2..MAX. */
 static enum lconf_result set_uid_range(struct login_conf *c, const char *v, char *why, size_t whylen)
 {
 	const char *dash = strchr(v, '-');
 	int64_t lo, hi;
 
 	if (dash == NULL || !util_parse_int64(v, (size_t)(dash - v), 1000, 2147483646, &lo) ||
-	    !util_parse_int64(dash + 1, strlen(dash + 1), 1000, 2147483646, &hi) || hi - lo < 1)
+	    !util_parse_int64(dash + 1, strlen(dash + 1), 1000, 2147483646, &hi) || hi - lo < 2)
 		return bad(
 		    why, whylen,
-		    "uid_range: \"%s\" must be MIN-MAX with 1000 <= MIN < MAX <= 2147483646 (the admin group "
-		    "takes MIN)",
+		    "uid_range: \"%s\" must be MIN-MAX with 1000 <= MIN, MIN + 2 <= MAX <= 2147483646 (the "
+		    "admin group takes MIN, the users group MIN+1)",
 		    v);
 	c->uid_min = (uint32_t)lo;
 	c->uid_max = (uint32_t)hi;
@@ -131,6 +131,8 @@ static enum lconf_result set_group(struct login_conf *c, const char *v, char *wh
 		if (!((v[i] >= 'a' && v[i] <= 'z') || (v[i] >= '0' && v[i] <= '9') || v[i] == '_' ||
 		      v[i] == '-'))
 			return bad(why, whylen, "admin_group: \"%s\" is not a group name", v);
+	if (strcmp(v, LOGIN_USERS_GROUP) == 0)
+		return bad(why, whylen, "admin_group: \"%s\" is the users group", v);
 	memcpy(c->admin_group, v, len + 1);
 	return LCONF_OK;
 }

@@ -22,6 +22,7 @@
 #define LOGIN_PATH_MAX    1024
 
 #define LOGIN_DEFAULT_ADMIN_GROUP "azmi-admins"
+#define LOGIN_USERS_GROUP         "azmi-users" /* every Entra user's primary group: no private groups */
 #define LOGIN_DEFAULT_CACHE_TTL   300
 #define LOGIN_DEFAULT_UID_MIN     70000u
 #define LOGIN_DEFAULT_UID_MAX     99999u
@@ -48,7 +49,8 @@ struct login_conf {
 	char admin_group[LOGIN_GROUP_MAX];
 	long cache_ttl;     /* seconds a positive decision is reused; 0: never */
 	long offline_grace; /* seconds a positive decision is honoured while Azure is unreachable; 0: off */
-	uint32_t uid_min;   /* the admin group's GID; users get uid_min+1 .. uid_max */
+	uint32_t
+	    uid_min; /* the admin group's GID, uid_min+1 the users group's; users get uid_min+2 .. uid_max */
 	uint32_t uid_max;
 	bool debug;
 	char config_path[LOGIN_PATH_MAX]; /* module argument config=, "" for the default */

@@ -1,7 +1,9 @@
 /*
- * nss_module.c - libnss_azmi.so.2: passwd and group entries for Entra users
- * (UPN-shaped names under allowed_domains, mapped names, upn_suffix names)
- * and the admin group.  Answers come from the configuration, /etc/passwd,
+ * nss_module.c - libnss_azmi.so.2: passwd entries for Entra users
+ * (UPN-shaped names under allowed_domains, mapped names, upn_suffix names),
+ * the admin group and the users group, every Entra user's primary group
+ * (there are no per-user groups: a group named after a user could match a
+ * sudoers %group rule).  Answers come from the configuration, /etc/passwd,
  * /etc/group (read as files, never through NSS) and the state files that
  * pam_azmi writes; there is no network here at all, so a lookup never blocks.
  */
@@ -21,6 +23,7 @@
 
 #include "admins.h"
 #include "login_conf.h"
+#include "names.h"
 #include "principal.h"
 #include "uidmap.h"
 
@@ -134,25 +137,37 @@ static enum nss_status conf_failed(int *errnop)
 
 /*
  * Is `name` an Entra user this module serves?  1 with its canonical name and
- * UID, 0 when not, -errno when it cannot tell.
+ * UID, 0 when not, -errno when it cannot tell.  A name whose UID slot is
+ * someone else's is not served (never moved to another UID: sshd would keep
+ * the UID it saw before authentication); that is logged, with the way out.
  */
 static int served_user(const struct login_conf *c, const char *name, char canon[LOGIN_NAME_MAX],
                        uint32_t *uid)
 {
 	struct principal p;
+	char why[768];
 	int r = principal_resolve(c, name, -1, &p);
 
 	if (r != 0)
 		return -r;
-	if (p.via == PRINCIPAL_NONE || uidmap_passwd_has(name) || uidmap_passwd_has(p.user))
+	if (p.via == PRINCIPAL_NONE || names_in_passwd(p.user, false))
 		return 0;
 	memcpy(canon, p.user, LOGIN_NAME_MAX);
-	r = uidmap_lookup(c, p.user, uid);
+	r = uidmap_lookup(c, p.user, uid, why, sizeof(why));
+	if (r == EADDRINUSE) {
+		syslog(LOG_AUTHPRIV | LOG_NOTICE, "nss_azmi: %s", why);
+		return 0;
+	}
 	return r == 0 ? 1 : -r;
 }
 
-static enum nss_status fill_passwd(const char *name, uint32_t uid, struct passwd *pw, char *buf,
-                                   size_t buflen, int *errnop)
+static uint32_t users_gid(const struct login_conf *c)
+{
+	return c->uid_min + 1;
+}
+
+static enum nss_status fill_passwd(const struct login_conf *c, const char *name, uint32_t uid,
+                                   struct passwd *pw, char *buf, size_t buflen, int *errnop)
 {
 	struct fill f = {buf, buflen};
 	size_t hlen = strlen(NSS_HOME) + strlen(name) + 1;
@@ -168,7 +183,7 @@ static enum nss_status fill_passwd(const char *name, uint32_t uid, struct passwd
 	    (pw->pw_gecos = fill_str(&f, "")) == NULL || (pw->pw_shell = fill_str(&f, NSS_SHELL)) == NULL)
 		return too_small(errnop);
 	pw->pw_uid = (uid_t)uid;
-	pw->pw_gid = (gid_t)uid;
+	pw->pw_gid = (gid_t)users_gid(c);
 	return NSS_STATUS_SUCCESS;
 }
 
@@ -242,7 +257,7 @@ static enum nss_status getpwnam_with(const struct login_conf *c, const char *nam
 		return unavailable(errnop, -r, name);
 	if (r == 0)
 		return not_found(errnop);
-	return fill_passwd(canon, uid, pw, buf, buflen, errnop);
+	return fill_passwd(c, canon, uid, pw, buf, buflen, errnop);
 }
 
 NSS_AZMI_EXPORT enum nss_status _nss_azmi_getpwnam_r(const char *name, struct passwd *pw, char *buf,
@@ -270,7 +285,7 @@ static enum nss_status getpwuid_with(const struct login_conf *c, uid_t uid, stru
 		return unavailable(errnop, -r, AZMI_STATEDIR "/" UIDTAB_FILE);
 	if (r == 0)
 		return not_found(errnop);
-	return fill_passwd(name, (uint32_t)uid, pw, buf, buflen, errnop);
+	return fill_passwd(c, name, (uint32_t)uid, pw, buf, buflen, errnop);
 }
 
 NSS_AZMI_EXPORT enum nss_status _nss_azmi_getpwuid_r(uid_t uid, struct passwd *pw, char *buf, size_t buflen,
@@ -286,20 +301,21 @@ NSS_AZMI_EXPORT enum nss_status _nss_azmi_getpwuid_r(uid_t uid, struct passwd *p
 	return s;
 }
 
+/* The users group: every Entra user's primary group, its members not listed (as for primary groups). */
+static enum nss_status users_group(const struct login_conf *c, struct group *gr, char *buf, size_t buflen,
+                                   int *errnop)
+{
+	return fill_group(LOGIN_USERS_GROUP, users_gid(c), NULL, 0, gr, buf, buflen, errnop);
+}
+
 static enum nss_status getgrnam_with(const struct login_conf *c, const char *name, struct group *gr,
                                      char *buf, size_t buflen, int *errnop)
 {
-	char canon[LOGIN_NAME_MAX];
-	uint32_t uid;
-	int r;
-
 	if (strcmp(name, c->admin_group) == 0)
 		return admin_group(c, gr, buf, buflen, errnop);
-	if ((r = served_user(c, name, canon, &uid)) < 0)
-		return unavailable(errnop, -r, name);
-	if (r == 0)
-		return not_found(errnop);
-	return fill_group(canon, uid, NULL, 0, gr, buf, buflen, errnop);
+	if (strcmp(name, LOGIN_USERS_GROUP) == 0)
+		return users_group(c, gr, buf, buflen, errnop);
+	return not_found(errnop);
 }
 
 NSS_AZMI_EXPORT enum nss_status _nss_azmi_getgrnam_r(const char *name, struct group *gr, char *buf,
@@ -320,16 +336,11 @@ NSS_AZMI_EXPORT enum nss_status _nss_azmi_getgrnam_r(const char *name, struct gr
 static enum nss_status getgrgid_with(const struct login_conf *c, gid_t gid, struct group *gr, char *buf,
                                      size_t buflen, int *errnop)
 {
-	char name[LOGIN_NAME_MAX];
-	int r;
-
 	if ((uint32_t)gid == c->uid_min)
 		return admin_group(c, gr, buf, buflen, errnop);
-	if ((r = user_by_uid(c, (uint32_t)gid, name)) < 0)
-		return unavailable(errnop, -r, AZMI_STATEDIR "/" UIDTAB_FILE);
-	if (r == 0)
-		return not_found(errnop);
-	return fill_group(name, (uint32_t)gid, NULL, 0, gr, buf, buflen, errnop);
+	if ((uint32_t)gid == users_gid(c))
+		return users_group(c, gr, buf, buflen, errnop);
+	return not_found(errnop);
 }
 
 NSS_AZMI_EXPORT enum nss_status _nss_azmi_getgrgid_r(gid_t gid, struct group *gr, char *buf, size_t buflen,
@@ -417,7 +428,7 @@ NSS_AZMI_EXPORT enum nss_status _nss_azmi_getpwent_r(struct passwd *pw, char *bu
 	return not_found(errnop);
 }
 
-/* Group enumeration lists the admin group alone. */
+/* Group enumeration lists the admin group and the users group. */
 static pthread_mutex_t grent_lock = PTHREAD_MUTEX_INITIALIZER;
 static int grent_next;
 
@@ -441,15 +452,16 @@ NSS_AZMI_EXPORT enum nss_status _nss_azmi_getgrent_r(struct group *gr, char *buf
 	enum nss_status s;
 
 	pthread_mutex_lock(&grent_lock);
-	if (grent_next > 0) {
+	if (grent_next > 1) {
 		s = not_found(errnop);
 	} else if ((c = load_conf(errnop)) == NULL) {
 		s = conf_failed(errnop);
 	} else {
-		s = admin_group(c, gr, buf, buflen, errnop);
+		s = grent_next == 0 ? admin_group(c, gr, buf, buflen, errnop)
+		                    : users_group(c, gr, buf, buflen, errnop);
 		free(c);
 		if (s == NSS_STATUS_SUCCESS)
-			grent_next = 1;
+			grent_next++;
 	}
 	pthread_mutex_unlock(&grent_lock);
 	return s;

@@ -143,13 +143,17 @@ static enum rbac_level token_level(pam_handle_t *pamh)
 
 /*
  * require=token: the validated token alone grants (no Azure call); the
- * principal is its object id.  require=both: the lower of the two levels.
+ * principal is its object id, the local name the login name's canonical one.
+ * require=both: the lower of the two levels.
  */
 static bool decide_by_token(const struct login_conf *c, const char *user, const char *oid,
                             enum rbac_level lvl, struct login_result *r)
 {
 	if (c->require != LOGIN_REQUIRE_TOKEN || oid == NULL || lvl == RBAC_DENY)
 		return false;
+	if (principal_resolve(c, user, login_local_uid(user), &r->principal) != 0 ||
+	    r->principal.via == PRINCIPAL_NONE)
+		return false; /* login_decide tells why */
 	r->outcome = LOGIN_GRANTED;
 	r->source = LOGIN_FROM_TOKEN;
 	r->level = lvl;
@@ -157,7 +161,6 @@ static bool decide_by_token(const struct login_conf *c, const char *user, const 
 	r->principal.via = PRINCIPAL_TOKEN;
 	r->principal.is_oid = true;
 	snprintf(r->principal.id, sizeof(r->principal.id), "%s", oid);
-	snprintf(r->principal.user, sizeof(r->principal.user), "%s", user);
 	snprintf(r->oid, sizeof(r->oid), "%s", oid);
 	snprintf(r->d.role, sizeof(r->d.role), "%s",
 	         lvl == RBAC_ADMIN ? "token app role (admin_roles)" : "token app roles and groups");
@@ -165,23 +168,26 @@ static bool decide_by_token(const struct login_conf *c, const char *user, const 
 }
 
 /*
- * Make the state match the decision: a granted NSS user's UID goes into the
- * uid table; admin decisions join the admin group, user and denied ones
- * leave it.  Failing to leave it turns the result into a refusal.
+ * Make the state match the decision: a granted NSS user's name is bound to
+ * its UID and object id; admin decisions join the admin group, user and
+ * denied ones leave it.  Failing to leave it turns the result into a refusal.
  */
 static void apply(pam_handle_t *pamh, const struct login_conf *c, struct login_result *r)
 {
 	const char *name = r->principal.user;
+	char note[512];
 	bool changed;
-	uint32_t uid;
 	int e;
 
 	if (r->outcome != LOGIN_GRANTED && r->outcome != LOGIN_DENIED)
 		return;
-	if (r->outcome == LOGIN_GRANTED && !uidmap_passwd_has(name) &&
-	    (e = uidmap_record(c, name, &uid)) != 0)
-		pam_syslog(pamh, LOG_WARNING, "cannot record the uid of %s in %s/%s: %s", name, AZMI_STATEDIR,
-		           UIDTAB_FILE, strerror(e));
+	login_bind_uid(c, r, true, note, sizeof(note));
+	if (note[0])
+		pam_syslog(pamh, LOG_NOTICE, "%s", note);
+	if (r->outcome == LOGIN_INTERNAL)
+		return;
+	if (name[0] == '\0')
+		return;
 	e = admins_set(name, r->outcome == LOGIN_GRANTED && r->level == RBAC_ADMIN, &changed);
 	if (e == 0) {
 		if (changed && c->debug)

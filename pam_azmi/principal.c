@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "names.h"
 #include "statefile.h"
 
 bool principal_name_ok(const char *name)
@@ -151,7 +153,7 @@ int principal_map_parse(const char *name_of_map, char *text, const char *user, s
 			         name_of_map, lineno);
 			return -EINVAL;
 		}
-		if (r == 0 && strcmp(name, user) == 0) {
+		if (r == 0 && strcasecmp(name, user) == 0) {
 			lower_copy(out->id, sizeof(out->id), target);
 			r = 1; /* keep reading: a malformed later line still fails the whole file */
 		}
@@ -187,7 +189,6 @@ static int from_map(const struct login_conf *c, const char *user, struct princip
 
 	if (r <= 0)
 		return r;
-	snprintf(out->user, sizeof(out->user), "%s", user);
 	if (strcmp(out->id, "-") == 0) {
 		out->id[0] = '\0';
 		snprintf(out->why, sizeof(out->why), "mapped to nobody (\"-\") in %.200s", c->user_map);
@@ -199,39 +200,38 @@ static int from_map(const struct login_conf *c, const char *user, struct princip
 	return 1;
 }
 
-int principal_resolve(const struct login_conf *c, const char *user, long local_uid, struct principal *out)
+/* The Entra principal of `name`, by map, UPN shape or upn_suffix; via stays NONE when none applies. */
+static int resolve_name(const struct login_conf *c, const char *name, long local_uid, bool local,
+                        struct principal *out)
 {
 	const char *at;
 	int r;
 
-	memset(out, 0, sizeof(*out));
-	if (!principal_name_ok(user)) {
-		snprintf(out->why, sizeof(out->why), "not a name azmi handles");
-		return 0;
-	}
-	if (c->user_map[0] != '\0' && (r = from_map(c, user, out)) != 0)
+	snprintf(out->user, sizeof(out->user), "%s", name);
+	if (c->user_map[0] != '\0' && (r = from_map(c, name, out)) != 0)
 		return r < 0 ? -r : 0;
-	at = strchr(user, '@');
+	at = strchr(name, '@');
 	if (at != NULL) {
-		if (!principal_is_upn(user) || !login_conf_domain_allowed(c, at + 1, strlen(at + 1))) {
+		if (!principal_is_upn(name) || !login_conf_domain_allowed(c, at + 1, strlen(at + 1))) {
 			snprintf(out->why, sizeof(out->why), "domain \"%.200s\" is not in allowed_domains",
 			         at + 1);
 			return 0;
 		}
-		lower_copy(out->user, sizeof(out->user), user);
-		lower_copy(out->id, sizeof(out->id), user);
+		lower_copy(out->id, sizeof(out->id), name);
 		out->via = PRINCIPAL_NAME;
 		snprintf(out->why, sizeof(out->why), "login name under allowed domain %.200s", at + 1);
 		return 0;
 	}
 	if (c->upn_suffix[0] != '\0' && (local_uid < 0 || local_uid > PRINCIPAL_SYSTEM_UID_MAX) &&
-	    strlen(user) + 1 + strlen(c->upn_suffix) < sizeof(out->id)) {
-		snprintf(out->user, sizeof(out->user), "%s", user);
-		snprintf(out->id, sizeof(out->id), "%s@%s", user, c->upn_suffix);
+	    strlen(name) + 1 + strlen(c->upn_suffix) < sizeof(out->id)) {
+		size_t nlen = strlen(name);
+		memcpy(out->id, name, nlen); /* fits: checked above */
+		out->id[nlen] = '@';
+		memcpy(out->id + nlen + 1, c->upn_suffix, strlen(c->upn_suffix) + 1);
 		lower_copy(out->id, sizeof(out->id), out->id);
 		if (principal_is_upn(out->id)) {
 			out->via = PRINCIPAL_SUFFIX;
-			if (local_uid < 0)
+			if (!local)
 				snprintf(out->why, sizeof(out->why), "login name with upn_suffix %s",
 				         c->upn_suffix);
 			else
@@ -242,9 +242,38 @@ int principal_resolve(const struct login_conf *c, const char *user, long local_u
 		}
 		out->id[0] = '\0';
 	}
-	snprintf(out->user, sizeof(out->user), "%s", user);
 	snprintf(out->why, sizeof(out->why), "%s",
-	         local_uid >= 0 ? "local account not mapped to Entra ID"
-	                        : "not mapped and not a UPN under allowed_domains");
+	         local ? "local account not mapped to Entra ID"
+	               : "not mapped and not a UPN under allowed_domains");
+	return 0;
+}
+
+int principal_resolve(const struct login_conf *c, const char *user, long local_uid, struct principal *out)
+{
+	char canon[LOGIN_NAME_MAX];
+	bool local;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (!principal_name_ok(user)) {
+		snprintf(out->why, sizeof(out->why), "not a name azmi handles");
+		return 0;
+	}
+	/* An account of /etc/passwd (or of another NSS source, outside uid_range) keeps its own name. */
+	local = names_in_passwd(user, false) ||
+	        (local_uid >= 0 && ((uint32_t)local_uid <= c->uid_min || (uint32_t)local_uid > c->uid_max));
+	if (local) {
+		out->local = true;
+		return resolve_name(c, user, local_uid, true, out);
+	}
+	names_canon(canon, sizeof(canon), user);
+	if ((r = resolve_name(c, canon, -1, false, out)) != 0 || out->via == PRINCIPAL_NONE)
+		return r;
+	if (!names_servable(c, canon, out->why, sizeof(out->why))) {
+		out->via = PRINCIPAL_NONE;
+		out->id[0] = '\0';
+		out->is_oid = false;
+		out->refused = true;
+	}
 	return 0;
 }

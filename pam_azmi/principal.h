@@ -26,7 +26,9 @@ struct principal {
 	enum principal_via via;
 	bool is_oid;               /* id is an object id; otherwise a UPN */
 	char id[LOGIN_NAME_MAX];   /* the UPN (lower case) or object id; "" for PRINCIPAL_NONE */
-	char user[LOGIN_NAME_MAX]; /* the local name: UPN-shaped login names in lower case */
+	char user[LOGIN_NAME_MAX]; /* the local name: canonical (lower case) unless a local account's */
+	bool refused;              /* azmi's name, but one it never serves (names.h): why says why */
+	bool local;                /* an existing account's name (not nss_azmi's): no uid table entry */
 	char why[320];             /* how it was found, or why there is none */
 };
 
@@ -40,12 +42,15 @@ bool principal_is_guid(const char *s);
 bool principal_is_upn(const char *s);
 
 /*
- * Resolve `user`: the map file, else a UPN-shaped name under allowed_domains,
- * else name@upn_suffix unless `local_uid` (the uid of the account of that
- * name, -1 when there is none; the NSS module passes -1 for names not in
- * /etc/passwd) is root's or a system account's.  Returns 0 with `out`
- * filled (out->via may be PRINCIPAL_NONE), or an errno when the map file
- * cannot be trusted or parsed (out->why says why; fail closed).
+ * Resolve `user`: the map file (names in any case), else a UPN-shaped name
+ * under allowed_domains, else name@upn_suffix unless `local_uid` (the uid of
+ * the account of that name, -1 when there is none; the NSS module passes -1)
+ * is root's or a system account's.  A local account (in /etc/passwd, or a uid
+ * outside uid_range) keeps its name; any other name becomes canonical (lower
+ * case) in out->user, and one names_servable refuses gets PRINCIPAL_NONE with
+ * out->refused.  Returns 0 with `out` filled (out->via may be
+ * PRINCIPAL_NONE), or an errno when the map file cannot be trusted or parsed
+ * (out->why says why; fail closed).
  */
 int principal_resolve(const struct login_conf *c, const char *user, long local_uid, struct principal *out);
 

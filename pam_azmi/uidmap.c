@@ -1,12 +1,12 @@
-/* uidmap.c - the hash-and-probe UID scheme, the uid table and the local id files. */
+/* uidmap.c - the hashed UID slots, the uid table (name, UID, object id) and /etc/passwd's UIDs. */
 #include "uidmap.h"
 
 #include <errno.h>
-#include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "principal.h"
@@ -50,7 +50,16 @@ const struct uid_entry *uidtab_find_uid(const struct uid_table *t, uint32_t uid)
 	return NULL;
 }
 
-static int uidtab_add(struct uid_table *t, const char *name, uint32_t uid)
+static void lower_oid(char dst[UIDMAP_OID_SIZE], const char *oid)
+{
+	size_t i = 0;
+
+	for (; oid[i] && i + 1 < UIDMAP_OID_SIZE; i++)
+		dst[i] = (char)((oid[i] >= 'A' && oid[i] <= 'Z') ? oid[i] + 32 : oid[i]);
+	dst[i] = '\0';
+}
+
+static int uidtab_add(struct uid_table *t, const char *name, uint32_t uid, const char *oid)
 {
 	struct uid_entry *v = reallocarray(t->v, t->n + 1, sizeof(*v));
 	char *copy;
@@ -62,6 +71,7 @@ static int uidtab_add(struct uid_table *t, const char *name, uint32_t uid)
 		return ENOMEM;
 	t->v[t->n].name = copy;
 	t->v[t->n].uid = uid;
+	lower_oid(t->v[t->n].oid, oid);
 	t->n++;
 	return 0;
 }
@@ -71,20 +81,22 @@ int uidtab_parse(struct uid_table *t, char *text)
 	char *line = text, *next;
 
 	for (; line != NULL && *line; line = next) {
-		char *colon;
+		char *colon, *oid;
 		int64_t uid;
 		if ((next = strchr(line, '\n')) != NULL)
 			*next++ = '\0';
-		colon = strrchr(line, ':');
-		if (colon == NULL)
+		if ((colon = strchr(line, ':')) == NULL)
 			continue;
 		*colon = '\0';
+		if ((oid = strchr(colon + 1, ':')) != NULL)
+			*oid++ = '\0';
 		if (!principal_name_ok(line) ||
-		    !util_parse_int64(colon + 1, strlen(colon + 1), 1000, 2147483646, &uid))
+		    !util_parse_int64(colon + 1, strlen(colon + 1), 1000, 2147483646, &uid) ||
+		    (oid != NULL && !principal_is_guid(oid)))
 			continue;
 		if (uidtab_find_name(t, line) || uidtab_find_uid(t, (uint32_t)uid))
 			continue;
-		if (uidtab_add(t, line, (uint32_t)uid) != 0)
+		if (uidtab_add(t, line, (uint32_t)uid, oid ? oid : "") != 0)
 			return ENOMEM;
 	}
 	return 0;
@@ -145,10 +157,10 @@ static int ids_push(struct local_ids *ids, uint32_t id, size_t *cap)
 	return 0;
 }
 
-/* Read one of the files with fgetpwent_r / fgetgrent_r (plain parsers: no NSS). */
-static int ids_from_file(struct local_ids *ids, size_t *cap, bool group)
+/* Read /etc/passwd with fgetpwent_r (a plain parser: no NSS). */
+static int ids_from_file(struct local_ids *ids, size_t *cap)
 {
-	FILE *f = fopen(group ? UIDMAP_GROUP : UIDMAP_PASSWD, "re");
+	FILE *f = fopen(UIDMAP_PASSWD, "re");
 	size_t buflen = 4096;
 	char *buf = malloc(buflen);
 	int r = 0;
@@ -159,9 +171,7 @@ static int ids_from_file(struct local_ids *ids, size_t *cap, bool group)
 	}
 	for (;;) {
 		struct passwd pw, *pwp = NULL;
-		struct group gr, *grp = NULL;
-		int e =
-		    group ? fgetgrent_r(f, &gr, buf, buflen, &grp) : fgetpwent_r(f, &pw, buf, buflen, &pwp);
+		int e = fgetpwent_r(f, &pw, buf, buflen, &pwp);
 		if (e == ERANGE && buflen < (1u << 20)) {
 			char *nb = realloc(buf, buflen * 4);
 			if (nb == NULL) {
@@ -174,7 +184,7 @@ static int ids_from_file(struct local_ids *ids, size_t *cap, bool group)
 		}
 		if (e != 0)
 			break; /* ENOENT at the end */
-		if ((r = ids_push(ids, group ? (uint32_t)gr.gr_gid : (uint32_t)pw.pw_uid, cap)) != 0)
+		if ((r = ids_push(ids, (uint32_t)pw.pw_uid, cap)) != 0)
 			break;
 	}
 out:
@@ -191,7 +201,7 @@ int local_ids_load(struct local_ids *ids)
 
 	ids->ids = NULL;
 	ids->n = 0;
-	if ((r = ids_from_file(ids, &cap, false)) != 0 || (r = ids_from_file(ids, &cap, true)) != 0) {
+	if ((r = ids_from_file(ids, &cap)) != 0) {
 		local_ids_free(ids);
 		return r;
 	}
@@ -211,60 +221,65 @@ static bool local_ids_has(const struct local_ids *ids, uint32_t id)
 	return bsearch(&id, ids->ids, ids->n, sizeof(*ids->ids), cmp_u32) != NULL;
 }
 
-bool uidmap_passwd_has(const char *name)
+uint32_t uidmap_slot(const struct login_conf *c, const char *name)
 {
-	FILE *f = fopen(UIDMAP_PASSWD, "re");
-	size_t buflen = 4096;
-	char *buf = malloc(buflen);
-	bool found = false;
+	uint32_t span = c->uid_max - c->uid_min - 1;
 
-	while (f != NULL && buf != NULL) {
-		struct passwd pw, *pwp = NULL;
-		int e = fgetpwent_r(f, &pw, buf, buflen, &pwp);
-		if (e == ERANGE && buflen < (1u << 20)) {
-			char *nb = realloc(buf, buflen * 4);
-			if (nb == NULL)
-				break;
-			buf = nb;
-			buflen *= 4;
-			continue;
-		}
-		if (e != 0)
-			break;
-		if (strcmp(pw.pw_name, name) == 0) {
-			found = true;
-			break;
-		}
-	}
-	if (f != NULL)
-		fclose(f);
-	free(buf);
-	return found;
+	return c->uid_min + 2 + uidmap_hash(name) % span;
+}
+
+static bool uid_free(const struct uid_table *t, const struct local_ids *ids, uint32_t uid)
+{
+	return !local_ids_has(ids, uid) && uidtab_find_uid(t, uid) == NULL;
 }
 
 int uidmap_assign(const struct login_conf *c, const struct uid_table *t, const struct local_ids *ids,
                   const char *name, uint32_t *uid)
 {
 	const struct uid_entry *e = uidtab_find_name(t, name);
-	uint32_t span = c->uid_max - c->uid_min, slot, probes;
+	uint32_t slot = uidmap_slot(c, name);
 
 	if (e != NULL) {
 		*uid = e->uid;
 		return 0;
 	}
-	slot = uidmap_hash(name) % span;
-	probes = span < UIDMAP_MAX_PROBES ? span : UIDMAP_MAX_PROBES;
-	for (uint32_t k = 0; k < probes; k++) {
-		uint32_t cand = c->uid_min + 1 + (slot + k) % span;
-		if (local_ids_has(ids, cand) || uidtab_find_uid(t, cand) != NULL)
-			continue;
-		*uid = cand;
-		return 0;
-	}
-	return ENOSPC;
+	if (!uid_free(t, ids, slot))
+		return EADDRINUSE;
+	*uid = slot;
+	return 0;
 }
 
-int uidmap_lookup(const struct login_conf *c, const char *name, uint32_t *uid)
+uint32_t uidmap_suggest(const struct login_conf *c, const struct uid_table *t, const struct local_ids *ids,
+                        const char *name)
+{
+	uint32_t span = c->uid_max - c->uid_min - 1, first = uidmap_slot(c, name) - c->uid_min - 2;
+
+	for (uint32_t k = 0; k < span && k < UIDMAP_MAX_PROBES; k++) {
+		uint32_t cand = c->uid_min + 2 + (first + k) % span;
+		if (uid_free(t, ids, cand))
+			return cand;
+	}
+	return 0;
+}
+
+/* Why `name` cannot have its slot, and the pin that would let it in. */
+static void explain_taken(const struct login_conf *c, const struct uid_table *t, const struct local_ids *ids,
+                          const char *name, char *why, size_t whylen)
+{
+	uint32_t slot = uidmap_slot(c, name), pin = uidmap_suggest(c, t, ids, name);
+	const struct uid_entry *holder = uidtab_find_uid(t, slot);
+	char pinline[64] = "no free UID is left in uid_range";
+
+	if (pin != 0)
+		snprintf(pinline, sizeof(pinline), "for instance %u", (unsigned)pin);
+	snprintf(why, whylen,
+	         "uid %u, the slot of %.200s, belongs to %.200s: refused, never moved to another uid; to "
+	         "let %.200s in, pin a free uid in uid_range (%s): add the line \"%.200s:UID\" to %s/%s",
+	         (unsigned)slot, name, holder ? holder->name : "a local account in /etc/passwd", name,
+	         pinline, name, AZMI_STATEDIR, UIDTAB_FILE);
+}
+
+int uidmap_lookup(const struct login_conf *c, const char *name, uint32_t *uid, char *why, size_t whylen)
 {
 	struct uid_table t;
 	struct local_ids ids;
@@ -279,7 +294,8 @@ int uidmap_lookup(const struct login_conf *c, const char *name, uint32_t *uid)
 		return 0;
 	}
 	if ((r = local_ids_load(&ids)) == 0) {
-		r = uidmap_assign(c, &t, &ids, name, uid);
+		if ((r = uidmap_assign(c, &t, &ids, name, uid)) == EADDRINUSE)
+			explain_taken(c, &t, &ids, name, why, whylen);
 		local_ids_free(&ids);
 	}
 	uidtab_free(&t);
@@ -296,7 +312,7 @@ static int uidtab_write(int dirfd, const struct uid_table *t)
 		return ENOMEM;
 	text[0] = '\0';
 	for (size_t i = 0; i < t->n && r == 0; i++) {
-		size_t need = strlen(t->v[i].name) + 16;
+		size_t need = strlen(t->v[i].name) + 16 + UIDMAP_OID_SIZE;
 		if (len + need >= cap) {
 			char *nt;
 			while (len + need >= cap)
@@ -307,8 +323,8 @@ static int uidtab_write(int dirfd, const struct uid_table *t)
 			}
 			text = nt;
 		}
-		len +=
-		    (size_t)snprintf(text + len, cap - len, "%s:%u\n", t->v[i].name, (unsigned)t->v[i].uid);
+		len += (size_t)snprintf(text + len, cap - len, "%s:%u%s%s\n", t->v[i].name,
+		                        (unsigned)t->v[i].uid, t->v[i].oid[0] ? ":" : "", t->v[i].oid);
 	}
 	if (r == 0)
 		r = len > UIDTAB_MAX ? EFBIG : sfile_write(dirfd, UIDTAB_FILE, 0644, text, len);
@@ -316,23 +332,75 @@ static int uidtab_write(int dirfd, const struct uid_table *t)
 	return r;
 }
 
-int uidmap_record(const struct login_conf *c, const char *name, uint32_t *uid)
+/* The binding of `name` to `oid` against the loaded table: 0 (and *dirty when `t` changed) or the refusal. */
+static int bind_oid(const struct login_conf *c, struct uid_table *t, const struct local_ids *ids,
+                    const char *name, const char *oid, uint32_t *uid, bool *dirty, char *why, size_t whylen)
+{
+	struct uid_entry *e = NULL;
+	const struct uid_entry *other = NULL;
+	int r;
+
+	for (size_t i = 0; i < t->n && e == NULL; i++)
+		if (strcmp(t->v[i].name, name) == 0)
+			e = &t->v[i];
+	for (size_t i = 0; oid[0] != '\0' && i < t->n && other == NULL; i++)
+		if (&t->v[i] != e && strcasecmp(t->v[i].oid, oid) == 0)
+			other = &t->v[i];
+	*dirty = false;
+	if (e != NULL && e->oid[0] != '\0' && oid[0] != '\0' && strcasecmp(e->oid, oid) != 0) {
+		snprintf(
+		    why, whylen,
+		    "%.200s (uid %u) is recorded for object id %s, and the name now belongs to object id "
+		    "%s: refused, the new holder of the name does not get the old account; if this is "
+		    "a new person, move the old home directory aside and delete the line \"%.200s:%u:%s\" "
+		    "from %s/%s (the next login then records the new person)",
+		    name, (unsigned)e->uid, e->oid, oid, name, (unsigned)e->uid, e->oid, AZMI_STATEDIR,
+		    UIDTAB_FILE);
+		return EKEYREJECTED;
+	}
+	if (other != NULL)
+		snprintf(
+		    why, whylen,
+		    "object id %s is also recorded as %.200s (uid %u): a renamed user gets a new uid; to "
+		    "keep the old one, rename that line of %s/%s before the first login",
+		    oid, other->name, (unsigned)other->uid, AZMI_STATEDIR, UIDTAB_FILE);
+	if (e != NULL) {
+		*uid = e->uid;
+		if (e->oid[0] == '\0' && oid[0] != '\0') {
+			lower_oid(e->oid, oid); /* a pin: the first login names its person */
+			*dirty = true;
+		}
+		return 0;
+	}
+	if ((r = uidmap_assign(c, t, ids, name, uid)) != 0) {
+		explain_taken(c, t, ids, name, why, whylen);
+		return r;
+	}
+	if ((r = uidtab_add(t, name, *uid, oid)) != 0)
+		return r;
+	*dirty = true;
+	return 0;
+}
+
+int uidmap_record(const struct login_conf *c, const char *name, const char *oid, uint32_t *uid, char *why,
+                  size_t whylen, bool write)
 {
 	struct uid_table t = {0};
 	struct local_ids ids = {0};
 	int dirfd = -1, lockfd = -1, r;
+	bool dirty = false;
 
-	if ((r = sfile_state_dir(true, &dirfd)) != 0 || (r = sfile_lock(dirfd, UIDTAB_LOCK, &lockfd)) != 0 ||
-	    (r = uidtab_load_at(dirfd, &t)) != 0)
-		goto out;
-	if (uidtab_find_name(&t, name) != NULL) {
-		*uid = uidtab_find_name(&t, name)->uid;
+	why[0] = '\0';
+	if (!write) {
+		if ((r = uidtab_load(&t)) == 0 && (r = local_ids_load(&ids)) == 0)
+			r = bind_oid(c, &t, &ids, name, oid, uid, &dirty, why, whylen);
 		goto out;
 	}
-	if ((r = local_ids_load(&ids)) != 0 || (r = uidmap_assign(c, &t, &ids, name, uid)) != 0 ||
-	    (r = uidtab_add(&t, name, *uid)) != 0)
+	if ((r = sfile_state_dir(true, &dirfd)) != 0 || (r = sfile_lock(dirfd, UIDTAB_LOCK, &lockfd)) != 0 ||
+	    (r = uidtab_load_at(dirfd, &t)) != 0 || (r = local_ids_load(&ids)) != 0)
 		goto out;
-	r = uidtab_write(dirfd, &t);
+	if ((r = bind_oid(c, &t, &ids, name, oid, uid, &dirty, why, whylen)) == 0 && dirty)
+		r = uidtab_write(dirfd, &t);
 out:
 	local_ids_free(&ids);
 	uidtab_free(&t);

@@ -96,6 +96,7 @@ cp -a /etc/nsswitch.conf "$snap/nsswitch.conf"
 [ -d /var/lib/pam ] && cp -a /var/lib/pam "$snap/var-lib-pam"
 had() { [ -e "$1" ] && echo 1; }
 had_sudoers_d=$(had /etc/sudoers.d)
+had_sudoers_azmi=$(had /etc/sudoers.d/azmi)
 had_state=$(had /var/lib/azmi)
 had_run=$(had /run/azmi)
 installed=
@@ -118,6 +119,7 @@ restore() {
 		echo "$name: cleanup: /var/lib/pam differed from before the test: restored"
 		rm -rf /var/lib/pam && cp -a "$snap/var-lib-pam" /var/lib/pam
 	fi
+	[ -n "$had_sudoers_azmi" ] || rm -f /etc/sudoers.d/azmi
 	[ -n "$had_sudoers_d" ] || rmdir /etc/sudoers.d 2>/dev/null
 	[ -n "$had_state" ] || rm -rf /var/lib/azmi
 	[ -n "$had_run" ] || rm -rf /run/azmi
@@ -256,7 +258,8 @@ for f in "$pam_so" "$nss_so" /usr/share/pam-configs/azmi /usr/lib/tmpfiles.d/lib
 	expect_mode "$f" 644
 done
 expect_mode /usr/sbin/azmi-nss 755
-expect_mode /etc/sudoers.d/azmi 440
+expect_mode /usr/share/azmi/sudoers.azmi 644
+check "installing gives no sudo rule (no /etc/sudoers.d/azmi)" test ! -e /etc/sudoers.d/azmi
 check "the PAM profile is off by default (Default: no)" grep -qx 'Default: no' /usr/share/pam-configs/azmi
 if command -v systemd-tmpfiles >/dev/null 2>&1; then expect_mode /run/azmi 700; fi
 
@@ -267,7 +270,8 @@ if [ -z "$visudo" ]; then
 		dpkg-deb -x sudo_*.deb "$tmp/sudo") >>"$log" 2>&1
 	visudo=$tmp/sudo/usr/sbin/visudo
 fi
-check "visudo -cf /etc/sudoers.d/azmi" env LD_LIBRARY_PATH="$tmp/sudo/usr/libexec/sudo" "$visudo" -cf /etc/sudoers.d/azmi
+check "visudo -cf /usr/share/azmi/sudoers.azmi" env LD_LIBRARY_PATH="$tmp/sudo/usr/libexec/sudo" "$visudo" \
+	-cf /usr/share/azmi/sudoers.azmi
 
 # pam_wrapper: the installed module, named the way /etc/pam.d names it, for a local user it does not map.
 pw=$(dpkg -L libpam-wrapper | grep '/libpam_wrapper\.so$' | head -n 1)
@@ -342,15 +346,22 @@ check "dpkg -i over enabled modules" dpkg -i $debs
 check "the upgrade kept both enabled" sh -c "grep -q pam_azmi.so /etc/pam.d/common-account &&
 	grep -Eq '^passwd:.*[[:space:]]azmi' /etc/nsswitch.conf"
 check "pam-auth-update --disable azmi" pam-auth-update --disable azmi
+check "azmi-nss enable --sudo: /etc/sudoers.d/azmi, 0440, the admin group's rule" sh -c \
+	"azmi-nss enable --sudo && [ \"\$(stat -c %a /etc/sudoers.d/azmi)\" = 440 ] &&
+	 grep -qx '%azmi-admins ALL=(ALL:ALL) NOPASSWD: ALL' /etc/sudoers.d/azmi"
+check "visudo -cf /etc/sudoers.d/azmi" env LD_LIBRARY_PATH="$tmp/sudo/usr/libexec/sudo" "$visudo" -cf /etc/sudoers.d/azmi
+check "azmi-nss status names the sudo rule" sh -c "azmi-nss status | grep -q 'sudoers rule active'"
 check "azmi-nss disable" azmi-nss disable
+check "azmi-nss disable takes the sudo rule out" test ! -e /etc/sudoers.d/azmi
 check "disabling put /etc/pam.d and /etc/nsswitch.conf back byte for byte" same_etc
 # Enabled again, then removed: the package must take itself out.
-check "enable both again" sh -c "pam-auth-update --enable azmi && azmi-nss enable >/dev/null"
+check "enable both again, sudo too" sh -c "pam-auth-update --enable azmi && azmi-nss enable --sudo >/dev/null"
 
 # --- remove, purge -------------------------------------------------------------------------------
 # shellcheck disable=SC2086
 check "dpkg -r" dpkg -r $pkgs
 check "after dpkg -r: /etc/pam.d and /etc/nsswitch.conf byte for byte as before" same_etc
+check "after dpkg -r: no sudo rule left" test ! -e /etc/sudoers.d/azmi
 # shellcheck disable=SC2086
 check "dpkg --purge" dpkg --purge $pkgs
 installed=

@@ -8,6 +8,7 @@ tests/suite-30-pam.sh (see rig.py for the world it builds).  Parts:
   cache    decision cache, offline grace, fail closed
   cli      azmi check-login
   sshd     a real sshd and ssh client end to end
+  identity issue 11: UID, group-name, case and reused-name attacks refused (sshd, sudo, NSS, PAM)
 AZMI_PAM_PARTS may name a subset.  Last line: "30-pam: N passed, M failed".
 """
 
@@ -21,7 +22,8 @@ import test_exports  # noqa: E402
 import test_nss  # noqa: E402
 
 PARTS = [("exports", test_exports.run_tests, False), ("nss", test_nss.run_tests, False)]
-for name, mod in (("pam", "test_pam"), ("auth", "test_auth"), ("cache", "test_cache"), ("cli", "test_cli"), ("sshd", "test_sshd")):
+for name, mod in (("pam", "test_pam"), ("auth", "test_auth"), ("cache", "test_cache"), ("cli", "test_cli"), ("sshd", "test_sshd"),
+                  ("identity", "test_identity")):
     try:
         PARTS.append((name, __import__(mod).run_tests, True))
     except ImportError:

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -18,6 +19,7 @@
 #include "decide.h"
 #include "login_conf.h"
 #include "principal.h"
+#include "names.h"
 #include "uidmap.h"
 
 static void test_settings(void **state)
@@ -32,7 +34,8 @@ static void test_settings(void **state)
 	    {"allowed_domains", ".contoso.com", LCONF_BAD_VALUE},
 	    {"allowed_domains", "a..b", LCONF_BAD_VALUE},
 	    {"uid_range", "70000-99999", LCONF_OK},
-	    {"uid_range", "1000-1001", LCONF_OK},
+	    {"uid_range", "1000-1002", LCONF_OK},
+	    {"uid_range", "1000-1001", LCONF_BAD_VALUE},
 	    {"uid_range", "999-2000", LCONF_BAD_VALUE},
 	    {"uid_range", "5000-5000", LCONF_BAD_VALUE},
 	    {"uid_range", "5000", LCONF_BAD_VALUE},
@@ -100,9 +103,9 @@ static void test_settings(void **state)
 	assert_string_equal(c.domains[1], "fabrikam.com");
 	assert_true(login_conf_domain_allowed(&c, "FABRIKAM.com", 12));
 	assert_false(login_conf_domain_allowed(&c, "fabrikam.co", 11));
-	assert_int_equal(login_conf_set(&c, "uid_range", "1000-1001", why, sizeof(why)), LCONF_OK);
+	assert_int_equal(login_conf_set(&c, "uid_range", "1000-1002", why, sizeof(why)), LCONF_OK);
 	assert_int_equal(c.uid_min, 1000);
-	assert_int_equal(c.uid_max, 1001);
+	assert_int_equal(c.uid_max, 1002);
 	assert_int_equal(
 	    login_conf_set(&c, "tenant", "72F988BF-86f1-41af-91ab-2d7cd011db47", why, sizeof(why)), LCONF_OK);
 	assert_string_equal(c.tenant, "72f988bf-86f1-41af-91ab-2d7cd011db47");
@@ -220,11 +223,15 @@ static void test_uid_scheme(void **state)
 {
 	struct login_conf c;
 	struct uid_table t = {0};
-	uint32_t taken[] = {70001, 70002}, uid, first;
-	struct local_ids ids = {taken, 2};
+	uint32_t taken[] = {70002}, uid, first;
+	struct local_ids ids = {taken, 1};
+	const char *in2 = NULL, *in3 = NULL;
 	char text[] =
 	    "pinned@contoso.com:71234\nbad line\nx:999\ndup@contoso.com:75000\ndup@contoso.com:75001\n"
-	    "other@contoso.com:75000\n";
+	    "other@contoso.com:75000\nbound@contoso.com:75002:0F0F0F0F-1111-4222-8333-000000000001\n"
+	    "badoid@contoso.com:75003:not-an-oid\nalias@contoso.com:75004:0f0f0f0f-1111-4222-8333-"
+	    "000000000001\n";
+	char names[64][32];
 
 	(void)state;
 	assert_int_equal(uidmap_hash(""), 0x811c9dc5u);
@@ -233,19 +240,78 @@ static void test_uid_scheme(void **state)
 	assert_int_equal(uidmap_hash("FooBar"), 0xbf9cf968u);
 	login_conf_init(&c);
 	assert_int_equal(uidtab_parse(&t, text), 0);
-	assert_int_equal(t.n, 2); /* the bad line, the low uid and both duplicates skipped */
+	/* the bad line, the low uid, both duplicates and the bad object id skipped; an oid may have two names */
+	assert_int_equal(t.n, 4);
+	assert_string_equal(uidtab_find_name(&t, "bound@contoso.com")->oid,
+	                    "0f0f0f0f-1111-4222-8333-000000000001");
+	assert_string_equal(uidtab_find_name(&t, "pinned@contoso.com")->oid, "");
+	assert_null(uidtab_find_name(&t, "badoid@contoso.com"));
 	assert_int_equal(uidmap_assign(&c, &t, &ids, "pinned@contoso.com", &uid), 0);
 	assert_int_equal(uid, 71234);
 	assert_int_equal(uidmap_assign(&c, &t, &ids, "alice@contoso.com", &first), 0);
-	assert_in_range(first, 70001, 99999);
-	assert_int_equal(first, 70001 + uidmap_hash("alice@contoso.com") % 29999);
-	/* A tiny range: 70000 is the admin group, 70001 and 70002 are taken locally. */
-	login_conf_set(&c, "uid_range", "70000-70003", text, sizeof(text));
-	assert_int_equal(uidmap_assign(&c, &t, &ids, "alice@contoso.com", &uid), 0);
+	assert_int_equal(first, 70002 + uidmap_hash("alice@contoso.com") % 29998);
+	assert_int_equal(first, uidmap_slot(&c, "alice@contoso.com"));
+	/* A tiny range: 70000 and 70001 are the groups, 70002 is taken locally, 70003 is free. */
+	login_conf_set(&c, "uid_range", "70000-70003", NULL, 0);
+	for (int i = 0; i < 64 && (in2 == NULL || in3 == NULL); i++) {
+		snprintf(names[i], sizeof(names[i]), "user%d@contoso.com", i);
+		if (uidmap_slot(&c, names[i]) == 70002 && in2 == NULL)
+			in2 = names[i];
+		else if (uidmap_slot(&c, names[i]) == 70003 && in3 == NULL)
+			in3 = names[i];
+	}
+	assert_non_null(in2);
+	assert_non_null(in3);
+	/* No probing: a taken slot is refused, never moved; a pin is suggested instead. */
+	assert_int_equal(uidmap_assign(&c, &t, &ids, in2, &uid), EADDRINUSE);
+	assert_int_equal(uidmap_suggest(&c, &t, &ids, in2), 70003);
+	assert_int_equal(uidmap_assign(&c, &t, &ids, in3, &uid), 0);
 	assert_int_equal(uid, 70003);
-	login_conf_set(&c, "uid_range", "70000-70002", text, sizeof(text));
-	assert_int_equal(uidmap_assign(&c, &t, &ids, "alice@contoso.com", &uid), ENOSPC);
+	uint32_t both[] = {70002, 70003};
+	ids.ids = both;
+	ids.n = 2;
+	assert_int_equal(uidmap_assign(&c, &t, &ids, in3, &uid), EADDRINUSE);
+	assert_int_equal(uidmap_suggest(&c, &t, &ids, in3), 0); /* full */
+	assert_int_equal(login_conf_set(&c, "uid_range", "70000-70001", NULL, 0), LCONF_BAD_VALUE);
 	uidtab_free(&t);
+}
+
+static void test_names(void **state)
+{
+	struct login_conf c;
+	struct principal p;
+	char why[320];
+
+	(void)state;
+	login_conf_init(&c);
+	login_conf_set(&c, "allowed_domains", "contoso.com", why, sizeof(why));
+	/* One canonical name, whatever the case typed. */
+	assert_int_equal(principal_resolve(&c, "ALICE@Contoso.COM", -1, &p), 0);
+	assert_int_equal(p.via, PRINCIPAL_NAME);
+	assert_string_equal(p.user, "alice@contoso.com");
+	assert_false(p.local);
+	login_conf_set(&c, "upn_suffix", "contoso.com", why, sizeof(why));
+	assert_int_equal(principal_resolve(&c, "Carol", -1, &p), 0);
+	assert_int_equal(p.via, PRINCIPAL_SUFFIX);
+	assert_string_equal(p.user, "carol");
+	/* Names with a meaning on the machine are never an Entra user's. */
+	static const char *const refused[] = {"docker", "ADMIN",  "sudo",        "Wheel",       "adm",
+	                                      "lxd",    "staff",  "systemd-foo", "azmi-admins", "azmi-users",
+	                                      "ROOT",   "Daemon", "wheel-azure"};
+	login_conf_set(&c, "admin_group", "wheel-azure", why, sizeof(why));
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		assert_int_equal(principal_resolve(&c, refused[i], -1, &p), 0);
+		assert_int_equal(p.via, PRINCIPAL_NONE);
+		assert_true(p.refused);
+		assert_non_null(strstr(p.why, "never served"));
+	}
+	/* A local account keeps its name and is not refused (pam_azmi decides, nss_azmi does not serve it). */
+	assert_int_equal(principal_resolve(&c, "root", 0, &p), 0);
+	assert_false(p.refused);
+	assert_true(p.local);
+	assert_false(names_servable(&c, "azmi-users", why, sizeof(why)));
+	assert_true(names_servable(&c, "carol", why, sizeof(why)));
+	assert_int_equal(login_conf_set(&c, "admin_group", "azmi-users", why, sizeof(why)), LCONF_BAD_VALUE);
 }
 
 static void test_dcache_parse(void **state)
@@ -307,10 +373,10 @@ static void test_outcomes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_settings),   cmocka_unit_test(test_name_shapes),
-	    cmocka_unit_test(test_map_parse),  cmocka_unit_test(test_resolve),
-	    cmocka_unit_test(test_uid_scheme), cmocka_unit_test(test_dcache_parse),
-	    cmocka_unit_test(test_outcomes),
+	    cmocka_unit_test(test_settings),     cmocka_unit_test(test_name_shapes),
+	    cmocka_unit_test(test_map_parse),    cmocka_unit_test(test_resolve),
+	    cmocka_unit_test(test_uid_scheme),   cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_dcache_parse), cmocka_unit_test(test_outcomes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,14 +16,12 @@ def fnv1a32(name):
     return h
 
 
-def expected_uid(name, lo=UID_MIN, hi=UID_MAX, taken=()):
-    span = hi - lo
-    slot = fnv1a32(name) % span
-    for k in range(span):
-        cand = lo + 1 + (slot + k) % span
-        if cand not in taken:
-            return cand
-    return None
+USERS_GID = UID_MIN + 1
+
+
+def expected_uid(name, lo=UID_MIN, hi=UID_MAX):
+    """The name's slot: GIDs lo and lo+1 are the admin and users groups, UIDs lo+2..hi."""
+    return lo + 2 + fnv1a32(name) % (hi - lo - 1)
 
 
 def getent(db, key, service=None):
@@ -52,8 +50,9 @@ def run_tests(rig, res):
     # -- UPN-shaped names -----------------------------------------------------------------
     want = expected_uid("alice@contoso.com")
     rc, out = getent("passwd", "alice@contoso.com")
-    res.check(rc == 0 and out == "alice@contoso.com:*:%d:%d::/home/alice@contoso.com:/bin/bash" % (want, want),
-              "nss: getent passwd of a UPN under allowed_domains: deterministic uid in uid_range", out)
+    res.check(rc == 0 and out == "alice@contoso.com:*:%d:%d::/home/alice@contoso.com:/bin/bash" % (want, USERS_GID),
+              "nss: getent passwd of a UPN under allowed_domains: deterministic uid in uid_range, group azmi-users",
+              out)
     rc2, out2 = getent("passwd", "alice@contoso.com")
     res.check(out2 == out, "nss: the same uid at the next lookup", out2)
     rc, out = getent("passwd", "Alice@Contoso.COM")
@@ -84,7 +83,12 @@ def run_tests(rig, res):
     res.check(rc == 0 and out == "azmi-admins:*:%d:" % UID_MIN, "nss: the admin group, gid = first of uid_range",
               out)
     rc, out = getent("group", "alice@contoso.com")
-    res.check(rc == 0 and out == "alice@contoso.com:*:%d:" % want, "nss: the user's private group (gid = uid)", out)
+    res.check(rc == 2, "nss: no per-user group (a group named after a user could match a sudoers %group)", out)
+    rc, out = getent("group", "azmi-users")
+    res.check(rc == 0 and out == "azmi-users:*:%d:" % USERS_GID, "nss: the users group, gid = first of uid_range + 1",
+              out)
+    rc, out = getent("group", str(USERS_GID))
+    res.check(rc == 0 and out.startswith("azmi-users:"), "nss: getgrgid of the users gid", out)
     rc, out = getent("group", str(UID_MIN))
     res.check(rc == 0 and out.startswith("azmi-admins:"), "nss: getgrgid of the admin gid", out)
 
@@ -94,11 +98,11 @@ def run_tests(rig, res):
     os.makedirs(STATEDIR, 0o755, exist_ok=True)
     write(STATEDIR + "/uids", "alice@contoso.com:70123\ndeploy:70124\n")
     rc, out = getent("passwd", "alice@contoso.com")
-    res.check(out.startswith("alice@contoso.com:*:70123:70123:"), "nss: the root-owned uid table wins", out)
+    res.check(out.startswith("alice@contoso.com:*:70123:%d:" % USERS_GID), "nss: the root-owned uid table wins", out)
     rc, out = getent("passwd", "70123")
     res.check(rc == 0 and out.startswith("alice@contoso.com:*:70123:"), "nss: getpwuid through the uid table", out)
     rc, out = getent("group", "70124")
-    res.check(rc == 0 and out == "deploy:*:70124:", "nss: getgrgid of a recorded user's group", out)
+    res.check(rc == 2, "nss: a recorded user's uid is no group id", out)
     os.chmod(STATEDIR + "/uids", 0o666)
     mark = rig.syslog.mark()
     rc, out = getent("passwd", "alice@contoso.com")
@@ -112,23 +116,28 @@ def run_tests(rig, res):
               (rc, out))
     rig.clear_state()
 
-    # -- collisions -------------------------------------------------------------------------
-    rig.add_local("localclash", want)
-    rc, out = getent("passwd", "alice@contoso.com")
-    want2 = expected_uid("alice@contoso.com", taken={want})
-    res.check(out.startswith("alice@contoso.com:*:%d:" % want2) and want2 != want,
-              "nss: a uid taken in /etc/passwd is skipped (next free one)", out)
-    rig.add_group("groupclash", want2)
-    rc, out = getent("passwd", "alice@contoso.com")
-    want3 = expected_uid("alice@contoso.com", taken={want, want2})
-    res.check(out.startswith("alice@contoso.com:*:%d:" % want3), "nss: a gid taken in /etc/group is skipped too",
-              out)
+    # -- collisions: never moved to another uid ----------------------------------------------
+    clash = "clashuser@contoso.com"  # a name no other test logs in with: its slot stays taken
+    rig.add_local("localclash", expected_uid(clash))
+    mark = rig.syslog.mark()
+    rc, out = getent("passwd", clash)
+    lines = rig.syslog.since(mark, wait_for="nss_azmi")
+    res.check(rc == 2 and any("belongs to a local account" in l and clash + ":UID" in l for l in lines),
+              "nss: a slot taken in /etc/passwd: not served (no next free uid), logged with the pin to add",
+              (rc, out, lines[-2:]))
     os.makedirs(STATEDIR, 0o755, exist_ok=True)
-    write(STATEDIR + "/uids", "someoneelse@contoso.com:%d\n" % want3)
-    rc, out = getent("passwd", "alice@contoso.com")
-    want4 = expected_uid("alice@contoso.com", taken={want, want2, want3})
-    res.check(out.startswith("alice@contoso.com:*:%d:" % want4), "nss: a uid recorded for another name is skipped",
-              out)
+    write(STATEDIR + "/uids", clash + ":70777\n")
+    rc, out = getent("passwd", clash)
+    res.check(out.startswith(clash + ":*:70777:"), "nss: an administrator's pin serves it", out)
+    rig.clear_state()
+    rig.add_group("groupclash", expected_uid("bob@contoso.com"))
+    rc, out = getent("passwd", "bob@contoso.com")
+    res.check(out.startswith("bob@contoso.com:*:%d:" % expected_uid("bob@contoso.com")),
+              "nss: a gid of /etc/group does not take a uid (no per-user groups)", out)
+    os.makedirs(STATEDIR, 0o755, exist_ok=True)
+    write(STATEDIR + "/uids", "someoneelse@contoso.com:%d\n" % expected_uid("bob@contoso.com"))
+    rc, out = getent("passwd", "bob@contoso.com")
+    res.check(rc == 2, "nss: a slot recorded for another name: not served", out)
     rig.clear_state()
 
     # -- admin members and initgroups -----------------------------------------------------------
@@ -150,11 +159,12 @@ def run_tests(rig, res):
               "nss: with upn_suffix a plain name is served", out)
     rc, out = getent("passwd", "localclash")
     res.check(rc == 0 and out.startswith("localclash:x:"), "nss: with upn_suffix local accounts stay local", out)
-    rig.conf(uid_range="80000-80002")
+    rig.conf(uid_range="80000-80003")
     rc, out = getent("group", "azmi-admins")
     res.check(out.startswith("azmi-admins:*:80000:"), "nss: uid_range moves the admin gid", out)
     rc, out = getent("passwd", "alice@contoso.com")
-    res.check(rc == 0 and int(out.split(":")[2]) in (80001, 80002), "nss: uids stay inside uid_range", out)
+    res.check(rc == 0 and int(out.split(":")[2]) in (80002, 80003) and out.split(":")[3] == "80001",
+              "nss: uids stay inside uid_range, above the two group ids", out)
     rig.conf(admin_group="wheel-azure")
     rc, out = getent("group", "wheel-azure")
     res.check(rc == 0 and out.startswith("wheel-azure:*:%d:" % UID_MIN), "nss: admin_group renames the group", out)
@@ -167,7 +177,7 @@ def run_tests(rig, res):
     write(STATEDIR + "/admins", "".join("member%02d@contoso.com\n" % i for i in range(40)))
     write(STATEDIR + "/uids", "alice@contoso.com:70123\n")
     for kind, arg in (("passwd", "alice@contoso.com"), ("uid", "70123"), ("group", "azmi-admins"),
-                      ("gid", str(UID_MIN)), ("group", "deploy")):
+                      ("gid", str(UID_MIN)), ("group", "azmi-users")):
         rc, out = direct(kind, arg)
         res.check(rc == 0 and "minimum" in out, "nss: ERANGE for every buffer too small, then the entry (%s %s)"
                   % (kind, arg), out)

@@ -29,9 +29,10 @@ def wait_port(port, timeout=15):
 
 
 class Sshd:
-    def __init__(self, rig):
+    def __init__(self, rig, name="sshd", port=PORT):
         self.rig = rig
-        self.dir = os.path.join(rig.tmp, "sshd")
+        self.port = port
+        self.dir = os.path.join(rig.tmp, name)
         os.makedirs(self.dir)
         self.keys = os.path.join(self.dir, "keys")
         run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", os.path.join(self.dir, "host_key")])
@@ -40,7 +41,7 @@ class Sshd:
         self.log = os.path.join(self.dir, "sshd.log")
         self.config = os.path.join(self.dir, "sshd_config")
         write(self.config, "\n".join([
-            "Port %d" % PORT, "ListenAddress 127.0.0.1", "HostKey %s/host_key" % self.dir,
+            "Port %d" % port, "ListenAddress 127.0.0.1", "HostKey %s/host_key" % self.dir,
             "PidFile %s/sshd.pid" % self.dir, "UsePAM yes", "AuthorizedKeysFile %s/%%u/authorized_keys" % self.keys,
             "StrictModes no", "PasswordAuthentication no", "KbdInteractiveAuthentication no",
             "PubkeyAuthentication yes", "PermitRootLogin no", "LogLevel VERBOSE", "UseDNS no", ""]))
@@ -64,15 +65,18 @@ class Sshd:
         self.proc = subprocess.Popen([SSHD, "-D", "-f", self.config, "-E", self.log], env=env,
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.rig.procs.append(self.proc)
-        return wait_port(PORT)
+        return wait_port(self.port)
 
     def ssh(self, user, command="id; echo HOME=$HOME; pwd"):
-        r = subprocess.run(["ssh", "-F", "/dev/null", "-p", str(PORT), "-i", self.client_key, "-o", "BatchMode=yes",
+        r = subprocess.run(self.ssh_argv(user, command), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           stdin=subprocess.DEVNULL, timeout=90)
+        return r.returncode, r.stdout.decode("utf-8", "replace")
+
+    def ssh_argv(self, user, command):
+        return (["ssh", "-F", "/dev/null", "-p", str(self.port), "-i", self.client_key, "-o", "BatchMode=yes",
                             "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
                             "-o", "IdentitiesOnly=yes", "-o", "ConnectTimeout=20", "-o", "LogLevel=ERROR",
-                            "-l", user, "127.0.0.1", command],
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=90)
-        return r.returncode, r.stdout.decode("utf-8", "replace")
+                            "-l", user, "127.0.0.1", command])
 
     def log_tail(self):
         try:
@@ -105,8 +109,9 @@ def run_tests(rig, res):
     mark = rig.syslog.mark()
     rc, out = sshd.ssh("alice@contoso.com")
     m = re.search(r"uid=(\d+)\(alice@contoso.com\) gid=(\d+)", out)
-    res.check(rc == 0 and m is not None and 70000 < int(m.group(1)) <= 99999 and m.group(1) == m.group(2),
-              "sshd: an Entra user with the admin role logs in by key (uid from nss_azmi)", (rc, out, sshd.log_tail()))
+    res.check(rc == 0 and m is not None and 70001 < int(m.group(1)) <= 99999 and m.group(2) == "70001",
+              "sshd: an Entra user with the admin role logs in by key (uid from nss_azmi, group azmi-users)",
+              (rc, out, sshd.log_tail()))
     res.check("(azmi-admins)" in out, "sshd: ... and id shows the admin group", out)
     res.check("HOME=/home/alice@contoso.com" in out and out.rstrip().endswith("/home/alice@contoso.com") and
               os.path.isdir("/home/alice@contoso.com"), "sshd: ... home made by pam_mkhomedir", out)
