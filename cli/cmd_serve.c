@@ -27,6 +27,8 @@ static const char usage[] =
     "  --max-clients N        connections at once (default 256); more get a 503\n"
     "  --client-timeout SECONDS  time a client has to send its request (default 5)\n"
     "  --timeout SECONDS      give up on a token after this long (default 60)\n"
+    "  --credential NAME      serve one credential instead of the chain: environment,\n"
+    "                         workload_identity, managed_identity or azure_cli\n"
     "  --config FILE          azmi's configuration (default /etc/azmi.conf)\n"
     "  -v, --verbose          log every token handed out, not only refusals and failures\n";
 
@@ -47,6 +49,7 @@ enum {
 	OPT_CLIENT_TIMEOUT,
 	OPT_TIMEOUT,
 	OPT_CONFIG,
+	OPT_CRED,
 };
 
 struct serve_opts {
@@ -96,6 +99,9 @@ static int take_option(int c, const char *arg, struct serve_config *cfg, struct 
 		return 0;
 	case OPT_CONFIG:
 		o->config = arg;
+		return 0;
+	case OPT_CRED:
+		cfg->credential = arg;
 		return 0;
 	case OPT_ALLOW_CLIENT:
 		return add_allow(cfg, AZMI_ID_CLIENT_ID, arg);
@@ -162,6 +168,7 @@ static int parse_args(int argc, char **argv, struct serve_config *cfg, struct se
 	    {"client-timeout", required_argument, NULL, OPT_CLIENT_TIMEOUT},
 	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
 	    {"config", required_argument, NULL, OPT_CONFIG},
+	    {"credential", required_argument, NULL, OPT_CRED},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},

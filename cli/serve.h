@@ -32,8 +32,9 @@ struct serve_config {
 	long unix_mode;            /* its mode, 0660 unless given */
 	struct serve_allow allow[SERVE_ALLOW_MAX];
 	size_t nallow;
-	bool deny_default; /* refuse requests that name no identity */
-	bool allow_any;    /* any identity the machine has */
+	bool deny_default;      /* refuse requests that name no identity */
+	bool allow_any;         /* any identity the machine has */
+	const char *credential; /* NULL: the chain; else one credential (struct azmi_request) */
 	long token_timeout_ms;
 	int client_timeout_ms; /* a client has this long to send its request */
 	int threads;
