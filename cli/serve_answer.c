@@ -301,8 +301,10 @@ static size_t token_answer(const char *resource, const struct id_query *id, cons
 static size_t fetch(const struct serve_config *cfg, const char *resource, const struct id_query *id,
                     char *out, size_t outlen, int *status)
 {
-	struct azmi_request areq = {
-	    .resource = resource, .id_kind = id->kind, .timeout_ms = cfg->token_timeout_ms};
+	struct azmi_request areq = {.resource = resource,
+	                            .id_kind = id->kind,
+	                            .timeout_ms = cfg->token_timeout_ms,
+	                            .credential = cfg->credential};
 	struct azmi_token *tok = NULL;
 	struct azmi_error err;
 	size_t n;

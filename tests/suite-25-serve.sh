@@ -22,4 +22,4 @@ if ! [ -f "$node_prefix/node_modules/@azure/identity/package.json" ]; then
 		fail "npm install @azure/identity@4.13.1 failed (log: $build/npm-identity.log)"
 fi
 export AZMI_NODE_PREFIX="$node_prefix"
-AZMI_SUITE_NAME=$name exec sh tests/integration/run.sh serve_protocol serve_sdk "$@"
+AZMI_SUITE_NAME=$name exec sh tests/integration/run.sh serve_protocol serve_sdk serve_workflows "$@"
