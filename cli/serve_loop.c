@@ -273,8 +273,6 @@ static int listen_tcp(struct serve_config *cfg)
 	}
 	cfg->port =
 	    ntohs(v6 ? ((struct sockaddr_in6 *)&ss)->sin6_port : ((struct sockaddr_in *)&ss)->sin_port);
-	fprintf(stderr, "azmi serve: listening on http://%s%s%s:%u%s\n", v6 ? "[" : "", cfg->listen_host,
-	        v6 ? "]" : "", cfg->port, cfg->path);
 	return fd;
 }
 
@@ -301,7 +299,6 @@ static int listen_unix(const struct serve_config *cfg)
 			close(fd);
 		return -1;
 	}
-	fprintf(stderr, "azmi serve: listening on %s\n", cfg->unix_path);
 	return fd;
 }
 
@@ -337,6 +334,14 @@ static int loop_init(struct loop *l, struct serve_config *cfg)
 		struct epoll_event ev = {.events = EPOLLIN, .data.u64 = (uint64_t)k};
 		if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->lfd[k], &ev) < 0)
 			return -1;
+	}
+	/* Said once every socket listens: whoever waits for these lines may connect to any of them. */
+	if (cfg->unix_path)
+		fprintf(stderr, "azmi serve: listening on %s\n", cfg->unix_path);
+	if (cfg->port || !cfg->unix_path) {
+		bool v6 = strchr(cfg->listen_host, ':') != NULL;
+		fprintf(stderr, "azmi serve: listening on http://%s%s%s:%u%s\n", v6 ? "[" : "",
+		        cfg->listen_host, v6 ? "]" : "", cfg->port, cfg->path);
 	}
 	return 0;
 }

@@ -33,7 +33,7 @@ class Serve:
                                      stdout=self.log, stderr=subprocess.STDOUT)
         self.wait_listening()
 
-    def wait_listening(self, timeout=10):
+    def wait_listening(self, timeout=30):
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             if self.proc.poll() is not None:
@@ -67,7 +67,9 @@ class Serve:
                 self.proc.kill()
                 self.proc.wait()
                 raise AssertionError("azmi serve ignored SIGTERM")
-        self.log.close()
+        if not self.log.closed:
+            self.final_output = self.output()
+            self.log.close()
         return self.proc.returncode
 
     def env_for_client(self):
@@ -148,7 +150,11 @@ class ServeTestCase(AzmiTestCase):
 
     def start_serve(self, args=None, **kw):
         srv = Serve(self, self.serve_args if args is None else args, **kw)
-        self.addCleanup(srv.stop)
+
+        def stop():  # every run must end cleanly: status 0 (under valgrind or a sanitizer: no error)
+            rc = srv.stop()
+            self.assertEqual(rc, 0, "azmi serve exited %s:\n%s" % (rc, srv.final_output[-3000:]))
+        self.addCleanup(stop)
         return srv
 
     def assertAppServiceError(self, status, hdrs, body, want):
