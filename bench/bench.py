@@ -213,6 +213,7 @@ class Bench:
         self.azmi = os.path.join(self.build, "azmi")
         self.spawn = os.path.join(self.out, "bench_spawn")
         self.cached = os.path.join(self.out, "bench_cached")
+        self.loader = os.path.join(self.out, "bench_serve")
         self.node_dir = os.path.join(self.build, "bench-node")
         self.work = tempfile.mkdtemp(prefix="azmi-bench-")
         self.home = os.path.join(self.work, "home")
@@ -226,7 +227,7 @@ class Bench:
         self.azurite = os.path.join(self.build, "node", "node_modules", ".bin", "azurite-blob")
         self.plugin = os.path.join(self.build, "libazmi_curl.so.1")
         self.results = {"machine": {}, "versions": {}, "azmi": {}, "python": {}, "node": {},
-                        "reference": {}, "herd": {}, "curl": {}, "az": {}, "ratios": {}, "targets": {},
+                        "reference": {}, "herd": {}, "serve": {}, "curl": {}, "az": {}, "ratios": {}, "targets": {},
                         "notes": []}
 
     def close(self):
@@ -689,6 +690,138 @@ class Bench:
             if x["ok"] == 0:
                 z["failed"] = x.get("failure") or x.get("warmup_failure") or "no run downloaded the blob"
 
+    # --- 6. azmi serve: the same SDK processes through the local token service ----------------
+
+    def start_serve(self):
+        """A fresh `azmi serve` (empty cache) on a free loopback port; (process, client env)."""
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        env_file = os.path.join(self.work, "serve-%d.env" % port)
+        r = subprocess.run([self.azmi, "serve", "--init", env_file, "--listen", "127.0.0.1:%d" % port],
+                           capture_output=True, text=True, env=self.env())
+        if r.returncode != 0:
+            raise BenchError("azmi serve --init failed: %s" % first_line(r.stderr))
+        client = {}
+        with open(env_file) as f:
+            for line in f:
+                if line.strip() and not line.startswith("#"):
+                    k, _, v = line.strip().partition("=")
+                    client[k] = v
+        proc = subprocess.Popen([self.azmi, "serve", "--env-file", env_file],
+                                env=self.env(AZMI_CACHE_DIR=self.fresh_cache_dir()),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(port, "azmi serve", proc)
+        return proc, port, client
+
+    @staticmethod
+    def proc_kb(pid, field):
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+        return 0
+
+    def stop_serve(self, proc):
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    def serve(self):
+        sv = self.results["serve"]
+        n = self.args.herd
+        plans = []
+        if "unavailable" not in self.results["python"]:
+            plans.append(("python", [PYTHON, os.path.join(HERE, "peer_python.py"), "token"]))
+        if "unavailable" not in self.results["node"] and os.path.exists(os.path.join(self.node_dir, "peer_node.mjs")):
+            plans.append(("node", ["node", os.path.join(self.node_dir, "peer_node.mjs"), "token"]))
+        for name, cmd in plans:
+            proc, _, client = self.start_serve()
+            try:
+                self.standin.reset()
+                doc = self.herd("serve-" + name, cmd, n, self.env(**client))
+                total, by_status = self.token_requests()
+                doc["imds_requests"] = total
+                doc["imds_status_counts"] = by_status
+                sv["herd_" + name] = doc
+            finally:
+                self.stop_serve(proc)
+        proc, port, client = self.start_serve()
+        try:
+            self.standin.reset()
+            env = self.env(BENCH_SECRET=client["IDENTITY_HEADER"])
+            rss_start = self.proc_kb(proc.pid, "VmRSS")
+            loads = []
+            for threads in (1, 4, 16):
+                r = subprocess.run([self.loader, str(port), str(threads), str(self.args.serve_seconds), RESOURCE],
+                                   capture_output=True, text=True, env=env, timeout=120)
+                if r.returncode != 0:
+                    raise BenchError("bench_serve failed: %s" % first_line(r.stderr))
+                doc = json.loads(r.stdout)
+                doc["threads"] = threads
+                doc["rss_kb_after"] = self.proc_kb(proc.pid, "VmRSS")
+                loads.append(doc)
+            sv["throughput"] = loads
+            sv["rss_kb_start"] = rss_start
+            sv["rss_kb_end"] = self.proc_kb(proc.pid, "VmRSS")
+            sv["rss_kb_peak"] = self.proc_kb(proc.pid, "VmHWM")
+            sv["imds_requests_during_load"] = self.token_requests()[0]
+        finally:
+            self.stop_serve(proc)
+
+    def serve_part(self):
+        try:
+            self.serve()
+        except (BenchError, OSError, subprocess.SubprocessError, ValueError) as e:
+            self.results["serve"]["failed"] = str(e)
+
+    def run_serve_only(self):
+        """BENCH_ARGS=--serve-only: section 4 (the peers asking IMDS) and section 6 only."""
+        if not in_private_netns() or not imds_on_lo():
+            raise BenchError("not inside a private network namespace with %s on lo: refusing to run "
+                             "(start through bench/run.sh)" % IMDS_ADDR)
+        self.machine()
+        self.standin = Standin(bind=IMDS_ADDR, port=80).start()
+        try:
+            self.pubkey = self.standin.state()["public_key_pem"]
+            self.herds()
+            self.serve()
+        finally:
+            self.standin.stop()
+        out = []
+        self.serve_table(out.append, lambda x: "-" if x is None else "%.0f ms" % x)
+        print("\n".join(out))
+        print("\nFigures in %s." % self.write_json())
+
+    def serve_table(self, w, ms):
+        r = self.results
+        sv = r["serve"]
+        w("")
+        w("6. azmi serve (App Service protocol on loopback): the same %d SDK processes at once, cold" % self.args.herd)
+        w("  %-44s %14s %10s %12s %12s" % ("", "IMDS requests", "tokens", "all done", "p50 done"))
+        for name, label in (("python", "Python"), ("node", "Node")):
+            for key, how in (("herd", "asking IMDS itself"), ("serve", "through azmi serve")):
+                hd = r["herd"].get(name) if key == "herd" else sv.get("herd_" + name)
+                if hd is None:
+                    w("  %-44s not measured" % ("%s, %s" % (label, how)))
+                    continue
+                w("  %-44s %14d %6d/%-3d %12s %12s" % ("%s, %s" % (label, how), hd["imds_requests"], hd["ok"],
+                                                       hd["n"], ms(hd["wall_ms"]), ms(hd["p50_ms"])))
+                if hd.get("failure"):
+                    w("  %-44s first failure: %s" % ("", hd["failure"]))
+        for doc in sv.get("throughput", []):
+            w("  %-44s %10.0f req/s  (%d ok, %d errors in %.1f s; RSS %d kB after)" % (
+                "cached token, %d client threads" % doc["threads"], doc["rps"], doc["requests"], doc["errors"],
+                doc["seconds"], doc["rss_kb_after"]))
+        if "rss_kb_start" in sv:
+            w("  %-44s %d kB at start of the load, %d kB at its end, %d kB peak; %d IMDS request(s)" % (
+                "azmi serve RSS", sv["rss_kb_start"], sv["rss_kb_end"], sv["rss_kb_peak"],
+                sv["imds_requests_during_load"]))
+
     # --- conclusions ---------------------------------------------------------------------
 
     def conclude(self):
@@ -903,6 +1036,8 @@ class Bench:
                     w("  %-44s %9.0fx" % ("  az / curl + plug-in, %s, median" % size, rt[k]))
             if zstate:
                 w("  %-44s %s" % ("", zstate))
+        if r["serve"]:
+            self.serve_table(w, ms)
         for note in r["notes"]:
             w("")
             w("Note: " + note)
@@ -934,6 +1069,7 @@ class Bench:
                       ["node", os.path.join(self.node_dir, "peer_node.mjs"), "cached", "400", "5"],
                       self.node_dir, node_unavailable)
             self.herds()
+            self.serve_part()
             self.downloads()
         finally:
             self.standin.stop()
@@ -962,6 +1098,8 @@ def main():
     ap.add_argument("--herd", type=int, default=100, help="processes started at once")
     ap.add_argument("--curl-runs", type=int, default=200,
                     help="interleaved curl downloads timed, per blob size and per way of passing the token")
+    ap.add_argument("--serve-seconds", type=float, default=5, help="seconds of load per azmi serve throughput run")
+    ap.add_argument("--serve-only", action="store_true", help="only the peers' herds and the azmi serve figures")
     ap.add_argument("--python-unavailable", default="", help="why the Python peer cannot run")
     ap.add_argument("--node-unavailable", default="", help="why the Node peer cannot run")
     ap.add_argument("--azurite-unavailable", default="", help="why Azurite cannot run (no curl downloads)")
@@ -969,7 +1107,7 @@ def main():
     args = ap.parse_args()
     b = Bench(args)
     try:
-        b.run()
+        b.run_serve_only() if args.serve_only else b.run()
     except BenchError as e:
         print("bench: %s" % e, file=sys.stderr)
         return 1

@@ -5,7 +5,7 @@ ifndef AZMI_BENCH_MK
 AZMI_BENCH_MK := 1
 
 BENCH_OUT  := $(BUILD)/bench
-BENCH_BINS := $(BENCH_OUT)/bench_cached $(BENCH_OUT)/bench_spawn
+BENCH_BINS := $(BENCH_OUT)/bench_cached $(BENCH_OUT)/bench_spawn $(BENCH_OUT)/bench_serve
 
 $(BENCH_OUT)/bench_cached: bench/bench_cached.c include/azmi.h $(LIBA)
 	@mkdir -p $(@D)
@@ -14,6 +14,10 @@ $(BENCH_OUT)/bench_cached: bench/bench_cached.c include/azmi.h $(LIBA)
 $(BENCH_OUT)/bench_spawn: bench/bench_spawn.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS)
+
+$(BENCH_OUT)/bench_serve: bench/bench_serve.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) -lpthread
 
 bench: all $(BENCH_BINS)
 	@BUILD=$(BUILD) sh bench/run.sh

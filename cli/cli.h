@@ -105,5 +105,6 @@ int cmd_doctor(int argc, char **argv);
 int cmd_check_login(int argc, char **argv);
 int cmd_acr_token(int argc, char **argv);
 int cmd_ssh_token(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 #endif

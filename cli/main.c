@@ -17,6 +17,7 @@ static const char usage[] =
     "  doctor           show what azmi detects here and whether a token can be had\n"
     "  acr-token REG    print a token for an Azure container registry (--scope repository:NAME:pull)\n"
     "  ssh-token        a token to answer a VM's SSH prompt, from your az login (--resource api://VM)\n"
+    "  serve            a local token endpoint for the Azure SDKs (App Service protocol)\n"
     "  curl ARGS...     run curl with tokens attached for Azure Storage, ARM, Key Vault and ACR\n"
     "  exec -- CMD...   run any libcurl program the same way (LD_PRELOAD of libazmi_curl)\n"
     "  check-login USER show whether pam_azmi would let USER log in here, and why\n"
@@ -37,7 +38,7 @@ int main(int argc, char **argv)
 	} cmds[] = {{"token", cmd_token},         {"whoami", cmd_whoami},
 	            {"doctor", cmd_doctor},       {"acr-token", cmd_acr_token},
 	            {"ssh-token", cmd_ssh_token}, {"check-login", cmd_check_login},
-	            {"account", cmd_account}};
+	            {"account", cmd_account},     {"serve", cmd_serve}};
 
 	if (argc < 2)
 		return cli_usage_error("no command given");

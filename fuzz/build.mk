@@ -37,6 +37,10 @@ $(FUZZ_DIR)/obj/%.o: %.c
 # The curl plug-in's sources are compiled as its own build.mk does.
 $(FUZZ_DIR)/obj/libcurl_auth/%.o: FUZZ_OBJ_CFLAGS += -DCURL_DISABLE_TYPECHECK -DCURL_DISABLE_DEPRECATION
 
+# The request parser of `azmi serve` lives beside the command.
+FUZZ_EXTRA_SRC_fuzz_serve_http    := cli/serve_http.c
+FUZZ_EXTRA_CFLAGS_fuzz_serve_http := -Icli
+
 # Extra sources are only known once every makefile is read: expand them late.
 .SECONDEXPANSION:
 $(FUZZ_BINS): $(FUZZ_DIR)/%: fuzz/%.c $(FUZZ_CORE_OBJ) $$(call fuzz_extra_obj,$$*)

@@ -23,8 +23,13 @@ $(UNIT_HELPER_OBJ): $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(CMOCKA_CFLAGS) -Icommon -Itests/unit -MMD -MP -c -o $@ $<
 
-$(UNIT_PROGS): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(UNIT_HELPER_OBJ) $(LIBA)
-	$(CC) $(CFLAGS) -o $@ $< $(UNIT_HELPER_OBJ) $(LIBA) $(LDFLAGS) $(DEP_LIBS) $(CMOCKA_LIBS)
+# A test of code outside the core names its extra objects (and include paths) here.
+UNIT_EXTRA_OBJ_test_serve_http := $(BUILD)/cli/serve_http.o
+$(BUILD)/tests/test_serve_http.o: CFLAGS += -Icli
+
+.SECONDEXPANSION:
+$(UNIT_PROGS): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(UNIT_HELPER_OBJ) $(LIBA) $$(UNIT_EXTRA_OBJ_$$*)
+	$(CC) $(CFLAGS) -o $@ $< $(UNIT_EXTRA_OBJ_$*) $(UNIT_HELPER_OBJ) $(LIBA) $(LDFLAGS) $(DEP_LIBS) $(CMOCKA_LIBS)
 
 # tests/rbac/rbac_probe: a driver of the core's login decision for tests/integration/test_rbac.py
 # (built with the unit programs, so that the sanitizer build has it too).

@@ -9,6 +9,8 @@ tests/suite-30-pam.sh (see rig.py for the world it builds).  Parts:
   cli      azmi check-login
   sshd     a real sshd and ssh client end to end
   identity issue 11: UID, group-name, case and reused-name attacks refused (sshd, sudo, NSS, PAM)
+  app      the seed's Flask app through azmi serve, with PostgreSQL's pam method (only when named:
+           suite 35-apps)
 AZMI_PAM_PARTS may name a subset.  Last line: "30-pam: N passed, M failed".
 """
 
@@ -22,24 +24,22 @@ import test_exports  # noqa: E402
 import test_nss  # noqa: E402
 
 PARTS = [("exports", test_exports.run_tests, False), ("nss", test_nss.run_tests, False)]
-for name, mod in (("pam", "test_pam"), ("auth", "test_auth"), ("cache", "test_cache"), ("cli", "test_cli"), ("sshd", "test_sshd"),
-                  ("identity", "test_identity")):
-    try:
-        PARTS.append((name, __import__(mod).run_tests, True))
-    except ImportError:
-        pass
+ONLY_WHEN_NAMED = ("app",)
+for name, mod in (("pam", "test_pam"), ("auth", "test_auth"), ("cache", "test_cache"), ("cli", "test_cli"),
+                  ("sshd", "test_sshd"), ("identity", "test_identity"), ("app", "test_app")):
+    PARTS.append((name, __import__(mod).run_tests, True))
 
 
 def main():
-    res = Results("30-pam")
+    res = Results(os.environ.get("AZMI_SUITE_NAME", "30-pam"))
     wanted = os.environ.get("AZMI_PAM_PARTS", "").split()
     rig = Rig()
     try:
         rig.setup()
-        if any(needs and (not wanted or name in wanted) for name, _, needs in PARTS):
+        if any(needs and (name in wanted if wanted else name not in ONLY_WHEN_NAMED) for name, _, needs in PARTS):
             rig.start_standin()
         for name, fn, _ in PARTS:
-            if wanted and name not in wanted:
+            if (wanted and name not in wanted) or (not wanted and name in ONLY_WHEN_NAMED):
                 continue
             print("--- %s" % name)
             try:
