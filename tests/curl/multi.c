@@ -313,6 +313,29 @@ int main(int argc, char **argv)
 		curl_easy_cleanup(h);
 	}
 
+	/* Verbose output with no debug callback (libcurl writes it to CURLOPT_STDERR): masked too. */
+	{
+		static char text[32768];
+		FILE *err = tmpfile();
+		size_t n = 0;
+		h = new_handle(&b, arm);
+		curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
+		curl_easy_setopt(h, CURLOPT_STDERR, err);
+		check(err != NULL && one(h, NULL, NULL) == CURLE_OK && auth_count(&b) == 1,
+		      "CURLOPT_VERBOSE to CURLOPT_STDERR: the request carries a bearer");
+		if (err != NULL) {
+			rewind(err);
+			n = fread(text, 1, sizeof(text) - 1, err);
+			fclose(err);
+		}
+		text[n] = '\0';
+		check(strstr(text, "> GET /multi/arm") != NULL &&
+		          strstr(text, "Authorization: Bearer <hidden by azmi>") != NULL &&
+		          strstr(text, "eyJ") == NULL,
+		      "CURLOPT_VERBOSE to CURLOPT_STDERR: the token is hidden in libcurl's own output");
+		curl_easy_cleanup(h);
+	}
+
 	curl_global_cleanup();
 	printf("multi: %d passed, %d failed\n", passes, failures);
 	return failures ? 1 : 0;

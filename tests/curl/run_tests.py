@@ -456,6 +456,15 @@ def test_commands(r):
     res = subprocess.run([azmi, "exec", "--", "/bin/true"], env=env, capture_output=True, timeout=60)
     result(res.returncode == 127 and b"AZMI_CURL_LIBRARY" in res.stderr,
            "azmi exec with a wrong AZMI_CURL_LIBRARY: exit 127 and says why", repr(res))
+    env = dict(r.env)
+    for flag in (["-v"], ["--trace-ascii", "-"]):
+        res = subprocess.run([azmi, "curl", "-sS", "-I", "--cacert", r.ca, "-o", os.devnull] + flag +
+                             [echo_url("management.azure.com", "verbose")], env=env, capture_output=True, timeout=60)
+        out = (res.stdout + res.stderr).decode(errors="replace")
+        hidden = "Authorization: Bearer <hidden by azmi>" in out
+        a = r.seen(r.log_a, "verbose")
+        result(res.returncode == 0 and "eyJ" not in out and hidden and a and len(a[-1]["authorization"]) == 1,
+               "azmi curl -I %s: the request carries the token, the output hides it" % flag[0], out[-1500:])
 
 
 def test_library(r):
