@@ -11,6 +11,7 @@
  * The application's own callbacks are recorded by the setopt hook and
  * called from here with their own data.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

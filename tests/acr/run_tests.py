@@ -414,6 +414,14 @@ def test_parallel(r):
     res = r.curl(["--parallel", "-w", "%{http_code}", "-o", os.devnull, "-u", "someone:pw",
                   "https://%s/v2/app/manifests/v1" % REG], env=env)
     result(res.stdout == b"401", "--parallel -u user:pw: the plug-in steps aside", res)
+    res = r.run(["valgrind", "-q", "--leak-check=full", "--errors-for-leak-kinds=definite", "--error-exitcode=99",
+                 CURL, "-sS", "--cacert", r.pki["ca"], "--parallel", "-f", "-o", os.devnull,
+                 "https://%s/v2/app/manifests/v1" % REG, "-o", os.devnull, "https://%s/v2/app/manifests/v1" % EVIL,
+                 "-L", "-o", os.devnull, "https://%s/v2/app/blobs/sha256:%s" % (REG, "cd" * 32)],
+                env={"LD_PRELOAD": PLUGIN, "AZMI_CACHE_DIR": r.new_cache("cache-vg-parallel")}, timeout=300)
+    result(b"==" not in res.stderr and res.returncode in (0, 22),
+           "valgrind: curl --parallel with the plug-in (answered, refused and redirected), no leaks or errors",
+           res.stderr.decode()[-3000:])
 
 
 def test_concurrent(r):

@@ -514,6 +514,12 @@ def test_multi(r):
     result(all(not d["authorization"] for d in imp), "the impostor never saw a token", repr(imp))
     other = r.seen(r.log_b, "multi")
     result(other and all(not d["authorization"] for d in other), "the foreign host never saw a token", repr(other))
+    res = subprocess.run(["valgrind", "-q", "--leak-check=full", "--errors-for-leak-kinds=definite",
+                          "--error-exitcode=99", prog, r.ca, "https://management.azure.com:%d" % ECHO_A,
+                          "https://other.example.com:%d" % ECHO_B, "https://management.azure.com:%d" % IMPOSTOR],
+                         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
+    result(res.returncode == 0, "valgrind: the multi program with the plug-in, no leaks or errors",
+           res.stdout.decode()[-4000:])
 
 
 def git(r, args, cwd=None, plugin=True, env=None):
