@@ -50,8 +50,10 @@ $(BUILD)/tests/curl/multi: tests/curl/multi.c
 curl-test-programs: $(CURLAUTH_SO) $(CURL_TEST_PROGS) $(CURL_PLAIN_PROGS)
 test-programs: curl-test-programs
 
-# libFuzzer targets (fuzz/build.mk builds them): the matcher and the challenge parser.
+# libFuzzer targets (fuzz/build.mk builds them): the matcher, the challenge parser, the verbose filter.
 FUZZ_EXTRA_SRC_fuzz_curl_hostrule     := libcurl_auth/hostrule.c
 FUZZ_EXTRA_CFLAGS_fuzz_curl_hostrule  := -Ilibcurl_auth
 FUZZ_EXTRA_SRC_fuzz_curl_challenge    := libcurl_auth/challenge.c
 FUZZ_EXTRA_CFLAGS_fuzz_curl_challenge := -Ilibcurl_auth
+FUZZ_EXTRA_SRC_fuzz_curl_mask        := libcurl_auth/verbose_mask.c
+FUZZ_EXTRA_CFLAGS_fuzz_curl_mask     := -Ilibcurl_auth

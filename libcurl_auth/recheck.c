@@ -11,7 +11,6 @@
  * The application's own callbacks are recorded by the setopt hook and
  * called from here with their own data.
  */
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +19,7 @@
 #include "plugin.h"
 #include "plugin_settings.h"
 #include "urlfacts.h"
+#include "verbose_mask.h"
 
 /* What the pre-request check reads from the handle state, copied out under the lock. */
 struct snapshot {
@@ -174,49 +174,6 @@ int recheck_prereq(void *clientp, char *primary_ip, char *local_ip, int primary_
 	return CURL_PREREQFUNC_OK;
 }
 
-#define MASKED "Authorization: Bearer <hidden by azmi>"
-
-/*
- * A copy of the outgoing header block with the value of each Authorization
- * line replaced; NULL when out of memory.
- */
-static char *mask_headers(const char *data, size_t size, size_t *outlen)
-{
-	size_t lines = 1, o = 0;
-	char *out;
-
-	for (size_t i = 0; i < size; i++)
-		lines += data[i] == '\n';
-	if (size > SIZE_MAX / 2 - lines * sizeof(MASKED))
-		return NULL;
-	out = malloc(size + lines * sizeof(MASKED) + 1);
-	if (out == NULL)
-		return NULL;
-	for (size_t i = 0; i < size;) {
-		const char *nl = memchr(data + i, '\n', size - i);
-		size_t end = nl ? (size_t)(nl - data) + 1 : size;
-		size_t len = end - i;
-		char line[32];
-
-		snprintf(line, sizeof(line), "%.*s", (int)(len < sizeof(line) - 1 ? len : sizeof(line) - 1),
-		         data + i);
-		if (plugin_header_is(line, "Authorization")) {
-			memcpy(out + o, MASKED, sizeof(MASKED) - 1);
-			o += sizeof(MASKED) - 1;
-			if (len >= 2 && data[end - 2] == '\r')
-				out[o++] = '\r';
-			if (nl != NULL)
-				out[o++] = '\n';
-		} else {
-			memcpy(out + o, data + i, len);
-			o += len;
-		}
-		i = end;
-	}
-	*outlen = o;
-	return out;
-}
-
 /* libcurl's own verbose output when the application set no debug callback. */
 static void default_debug(FILE *err, curl_infotype type, const char *data, size_t size)
 {
@@ -247,7 +204,7 @@ int recheck_debug(CURL *h, curl_infotype type, char *data, size_t size, void *cl
 	handles_unlock();
 	if (mask && type == CURLINFO_HEADER_OUT) {
 		size_t len = 0;
-		copy = mask_headers(data, size, &len);
+		copy = verbose_mask(data, size, &len);
 		if (copy == NULL)
 			return 0; /* never show the token: drop this piece of output instead */
 		data = copy;
