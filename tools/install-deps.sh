@@ -7,7 +7,8 @@ set -eu
 
 build_pkgs="gcc make pkg-config libcurl4-openssl-dev libjson-c-dev libssl-dev libpam0g-dev"
 test_pkgs="curl iproute2 util-linux python3 python3-cryptography libcmocka-dev pamtester libpam-wrapper
-libnss-wrapper libpamtest0-dev openssh-server openssh-client clang libclang-rt-14-dev valgrind clang-format"
+libnss-wrapper libpamtest0-dev openssh-server openssh-client clang libclang-rt-14-dev valgrind clang-format
+git openssl"
 
 want=""
 for set in "$@"; do
