@@ -407,6 +407,10 @@ def test_parallel(r):
         result(len(att) == 1 and not att[0]["headers"].get("authorization"),
                "%s: a blob redirected to another host: that host gets no token" % (mode[0] if mode else "serial"),
                (res, att))
+    res = r.curl(["--parallel", "-f", "-o", os.devnull, "https://%s/v2/app/manifests/v1" % DENIED], env=env)
+    err = res.stderr.decode()
+    result(res.returncode == 22 and err.count("azmi:") == 1 and "no registry token" in err,
+           "--parallel -f and a registry that refuses the exchange: one stderr line, curl fails on the 401", res)
     res = r.curl(["--parallel", "-f", "-o", os.devnull, "https://%s/v2/app/manifests/v1" % DENIED],
                  env=dict(env, AZMI_CURL_STRICT="1"))
     result(res.returncode != 0 and "AZMI_CURL_STRICT" in res.stderr.decode(),
