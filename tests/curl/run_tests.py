@@ -527,7 +527,7 @@ def git(r, args, cwd=None, plugin=True, env=None):
     e = dict(r.env)
     e.update({"HOME": r.git_home, "GIT_CONFIG_NOSYSTEM": "1", "GIT_TERMINAL_PROMPT": "0", "GIT_SSL_CAINFO": r.ca,
               "GIT_AUTHOR_NAME": "azmi", "GIT_AUTHOR_EMAIL": "azmi@example.com", "GIT_COMMITTER_NAME": "azmi",
-              "GIT_COMMITTER_EMAIL": "azmi@example.com"})
+              "GIT_COMMITTER_EMAIL": "azmi@example.com", "AZMI_CURL_LIBRARY": PLUGIN})
     e.update(env or {})
     cmd = ([os.path.join(BUILD, "azmi"), "exec", "--"] if plugin else []) + ["git"] + args
     return subprocess.run(cmd, cwd=cwd, env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
