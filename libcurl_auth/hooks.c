@@ -48,14 +48,31 @@ static bool security_relevant(CURLoption opt)
 	case CURLOPT_PASSWORD:
 	case CURLOPT_XOAUTH2_BEARER:
 	case CURLOPT_AWS_SIGV4:
-	case CURLOPT_HTTPAUTH:
-	case CURLOPT_UNRESTRICTED_AUTH:
-	case CURLOPT_NETRC:
-	case CURLOPT_REDIR_PROTOCOLS:
 	case CURLOPT_REDIR_PROTOCOLS_STR:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * The same for the long options: those the plug-in sets itself (HTTPAUTH,
+ * redirect protocols) always, the others when the value weakens what the
+ * token relies on (a repeated "verify" or "no unrestricted auth" keeps it).
+ */
+static bool weakens(CURLoption opt, long v)
+{
+	switch (opt) {
+	case CURLOPT_HTTPAUTH:
+	case CURLOPT_REDIR_PROTOCOLS:
+		return true;
+	case CURLOPT_UNRESTRICTED_AUTH:
+		return v != 0;
+	case CURLOPT_NETRC:
+		return v != CURL_NETRC_IGNORED;
 	case CURLOPT_SSL_VERIFYPEER:
 	case CURLOPT_SSL_VERIFYHOST:
-		return true;
+		return v == 0;
 	default:
 		return false;
 	}
@@ -108,7 +125,7 @@ static void track_long(CURL *h, CURLoption opt, long v)
 			free(st->app_redir_str);
 			st->app_redir_str = NULL;
 		}
-		if (security_relevant(opt))
+		if (weakens(opt, v))
 			plugin_detach(st, h); /* the token's safety options may just have been overwritten */
 	}
 	handles_unlock();

@@ -125,6 +125,14 @@ static void set_verifypeer_off(CURL *h, void *arg)
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
 }
 
+static void set_verify_on(CURL *h, void *arg)
+{
+	(void)arg;
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(h, CURLOPT_UNRESTRICTED_AUTH, 0L);
+}
+
 static void set_unrestricted(CURL *h, void *arg)
 {
 	(void)arg;
@@ -243,6 +251,12 @@ int main(int argc, char **argv)
 	check(one(h, set_verifypeer_off, NULL) == CURLE_OK && server_is(&b, "impostor") &&
 	          auth_count(&b) == 0,
 	      "multi: SSL_VERIFYPEER set to 0 after the add: the impostor gets no token");
+	curl_easy_cleanup(h);
+
+	/* Options set again to safe values after the add keep the token. */
+	h = new_handle(&b, arm);
+	check(one(h, set_verify_on, NULL) == CURLE_OK && auth_count(&b) == 1,
+	      "multi: verification and UNRESTRICTED_AUTH 0 set again after the add: the bearer stays");
 	curl_easy_cleanup(h);
 
 	/* 3. UNRESTRICTED_AUTH and FOLLOWLOCATION set after the add, then a redirect to another host. */
