@@ -1,7 +1,7 @@
 /*
  * azmi_curl.h - Microsoft Entra bearer tokens attached to libcurl requests
- * for Azure Blob Storage, Resource Manager and Key Vault, from the machine's
- * managed identity, with no secret on disk.
+ * for Azure Blob Storage, Resource Manager, Key Vault, Container Registry and
+ * Azure DevOps, from the machine's managed identity, with no secret on disk.
  *
  * The same decision serves three uses:
  *   - LD_PRELOAD=libazmi_curl.so.1 for any dynamically linked libcurl program
@@ -16,17 +16,23 @@
  * answered 401 with a Bearer challenge whose realm is that registry's own
  * https://<registry>/oauth2/token is performed once more with a registry
  * access token for the challenge's scope (the machine's Entra token
- * exchanged for a refresh token, cached across processes); the 401 is never
- * shown to the application then.  Through curl_easy_perform only.
+ * exchanged for a refresh token, cached across processes).  Through
+ * curl_easy_perform the 401 is never shown to the application; under the
+ * multi interface libcurl repeats the request itself (libcurl 7.84 or later).
  *
  * A token is attached only to https URLs whose host matches a rule on label
  * boundaries (<acct>.blob.core.windows.net, management.azure.com,
- * <vault>.vault.azure.net, their US Government and China twins, and the
- * administrator's curl_rule lines in /etc/azmi.conf), through libcurl's own
- * bearer support (never sent to a proxy), with redirects to another origin
- * never carrying it.  Nothing is attached when the application brought its
- * own credentials (Authorization header, user/password, bearer, SigV4,
- * another HTTPAUTH, a SAS "sig=" in the query) or turned TLS verification off.
+ * <vault>.vault.azure.net, their US Government and China twins, dev.azure.com
+ * and <org>.visualstudio.com, and the administrator's curl_rule lines in
+ * /etc/azmi.conf), through libcurl's own bearer support (never sent to a
+ * proxy), with redirects to another origin never carrying it.  Nothing is
+ * attached when the application brought its own credentials (Authorization
+ * header, user or password, bearer, SigV4, a SAS "sig=" in the query) or
+ * turned TLS verification off; CURLOPT_HTTPAUTH alone is not a credential.
+ * Before every request of a transfer (redirects and authentication repeats
+ * included) a CURLOPT_PREREQFUNCTION, chained ahead of the application's own,
+ * checks the URL libcurl really uses and takes the token away when it no
+ * longer belongs; verbose output shows it as "<hidden by azmi>".
  *
  * Configuration (the core's file, $AZMI_CONFIG or /etc/azmi.conf):
  *   curl_rule = <host pattern> <scope>|none    extra rules, checked before the built-in ones

@@ -23,11 +23,6 @@ static char negative_registry[ACR_MAX_HOST + 1];
 static int64_t negative_until_ms;
 static char negative_why[512];
 
-struct target {
-	char registry[ACR_MAX_HOST + 1];
-	const struct hostrule *rule;
-};
-
 static bool negative_get(const char *registry, char *why, size_t len)
 {
 	bool hit;
@@ -50,7 +45,7 @@ static void negative_put(const char *registry, const char *why)
 }
 
 /* One stderr line for a challenge azmi could not answer; the verdict strict mode asks for. */
-static enum hold_verdict give_up(const struct target *t, const char *scope, const char *why)
+static enum hold_verdict give_up(const struct registry_target *t, const char *scope, const char *why)
 {
 	char line[1000];
 
@@ -62,9 +57,8 @@ static enum hold_verdict give_up(const struct target *t, const char *scope, cons
 	return plugin_strict() ? HOLD_FAIL : HOLD_RELEASE;
 }
 
-static enum hold_verdict registry_answer(CURL *h, const char *value, void *arg)
+enum hold_verdict acr_answer(CURL *h, const struct registry_target *t, const char *value)
 {
-	const struct target *t = arg;
 	const struct plugin_settings *ps;
 	struct acr_request req = {0};
 	struct azmi_token *tok = NULL;
@@ -90,7 +84,7 @@ static enum hold_verdict registry_answer(CURL *h, const char *value, void *arg)
 		negative_put(t->registry, err.message);
 		snprintf(why, sizeof(why), "%.*s", (int)strcspn(err.message, "\n"), err.message);
 		v = give_up(t, ch.scope, why);
-	} else if (!plugin_token_ok(tok) || !plugin_attach(h, t->rule, tok)) {
+	} else if (!plugin_token_ok(tok) || !plugin_attach(h, t, tok)) {
 		v = give_up(t, ch.scope, "could not set the bearer option on the handle");
 	} else {
 		v = HOLD_RETRY;
@@ -100,25 +94,51 @@ static enum hold_verdict registry_answer(CURL *h, const char *value, void *arg)
 	return v;
 }
 
+static enum hold_verdict registry_answer(CURL *h, const char *value, void *arg)
+{
+	return acr_answer(h, arg, value);
+}
+
+/* The warning for a registry call whose credentials would follow redirects to other hosts. */
+static void warn_refused(const struct registry_target *t)
+{
+	char line[600];
+
+	snprintf(line, sizeof(line),
+	         "azmi: not answering the registry challenge of %s: this transfer may resend credentials "
+	         "after a redirect to another host (--location-trusted / CURLOPT_UNRESTRICTED_AUTH)",
+	         t->registry);
+	plugin_warn_once(line);
+}
+
 bool acr_retry_perform(CURL *h, CURLcode *rc)
 {
-	struct target t;
+	struct registry_target t;
 	enum acr_target which;
-	char line[600];
 
 	if (!plugin_installed())
 		return false;
-	which = plugin_acr_target(h, t.registry, sizeof(t.registry), &t.rule);
-	if (which == ACR_TARGET_REFUSED) {
-		snprintf(
-		    line, sizeof(line),
-		    "azmi: not answering the registry challenge of %s: this transfer may resend credentials "
-		    "after a redirect to another host (--location-trusted / CURLOPT_UNRESTRICTED_AUTH)",
-		    t.registry);
-		plugin_warn_once(line);
-	}
+	which = plugin_acr_target(h, &t);
+	if (which == ACR_TARGET_REFUSED)
+		warn_refused(&t);
 	if (which != ACR_TARGET_YES)
 		return false;
 	*rc = challenge_hold_perform(h, registry_answer, &t);
 	return true;
+}
+
+void acr_arm_multi(CURL *h)
+{
+	struct registry_target t;
+	enum acr_target which;
+
+	if (!plugin_installed())
+		return;
+	which = plugin_acr_target(h, &t);
+	if (which == ACR_TARGET_REFUSED)
+		warn_refused(&t);
+	if (which == ACR_TARGET_YES && !plugin_arm(h, &t))
+		plugin_warn_once(
+		    "azmi: registry challenges under the multi interface need libcurl 7.84 or later; "
+		    "the registry's 401 goes to the application");
 }

@@ -11,15 +11,19 @@
  * token to be had) hands the 401 to the application unchanged, with one line
  * on stderr; AZMI_CURL_STRICT=1 fails the transfer instead.
  *
- * Only through curl_easy_perform (a multi transfer is driven by the
- * application), only for GET and HEAD, only when the plug-in is installed
- * (preloaded, or azmi_curl_install()).
+ * Through curl_easy_perform the 401 is held back and the request performed
+ * again.  Under the multi interface (curl --parallel, git) the application
+ * drives the transfer: the handle is armed so that libcurl itself repeats the
+ * request after the Bearer challenge, and the pre-request check before that
+ * repeat (recheck.c) answers it with acr_answer().  Only for GET and HEAD,
+ * only when the plug-in is installed (preloaded, or azmi_curl_install()).
  */
 #ifndef AZMI_ACR_RETRY_H
 #define AZMI_ACR_RETRY_H
 
 #include <stdbool.h>
 
+#include "challenge_retry.h"
 #include "plugin.h"
 
 /*
@@ -28,5 +32,16 @@
  * (nothing done: perform it as usual).
  */
 bool acr_retry_perform(CURL *h, CURLcode *rc);
+
+/* Before curl_multi_add_handle: arm `h` when its transfer is a registry API call azmi answers. */
+void acr_arm_multi(CURL *h);
+
+/*
+ * Answer the registry challenge `www_authenticate` for `t` (realm and
+ * service pinned to the registry): get an access token for its scope and
+ * attach it to `h`.  HOLD_RETRY when attached; HOLD_RELEASE or (strict mode)
+ * HOLD_FAIL otherwise, after one stderr line.
+ */
+enum hold_verdict acr_answer(CURL *h, const struct registry_target *t, const char *www_authenticate);
 
 #endif

@@ -62,7 +62,7 @@ API azmi_err azmi_curl_prepare(CURL *h, const char *url, struct azmi_error *err)
 			return AZMI_ERR_NOMEM;
 		}
 	}
-	d = plugin_decide(h, NULL, err);
+	d = plugin_decide(h, NULL, false, err);
 	if (d == DECIDE_NO_TOKEN || d == DECIDE_REFUSED)
 		return err->code != AZMI_OK ? err->code : AZMI_ERR_UNAVAILABLE;
 	memset(err, 0, sizeof(*err));

@@ -44,11 +44,18 @@ $(BUILD)/tests/curl/%: tests/curl/%.c $(CURLAUTH_SO) include/azmi_curl.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< -L$(BUILD) -l:libazmi_curl.so.$(SOVERSION) -Wl,-rpath,'$$ORIGIN/../..' \
 		$(LDFLAGS) $(DEP_LIBS)
-curl-test-programs: $(CURLAUTH_SO) $(CURL_TEST_PROGS)
+# A plain libcurl program (multi interface), run with the plug-in preloaded like any application.
+CURL_PLAIN_PROGS := $(BUILD)/tests/curl/multi
+$(BUILD)/tests/curl/multi: tests/curl/multi.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) $(shell $(PKG_CONFIG) --libs libcurl)
+curl-test-programs: $(CURLAUTH_SO) $(CURL_TEST_PROGS) $(CURL_PLAIN_PROGS)
 test-programs: curl-test-programs
 
-# libFuzzer targets (fuzz/build.mk builds them): the matcher and the challenge parser.
+# libFuzzer targets (fuzz/build.mk builds them): the matcher, the challenge parser, the verbose filter.
 FUZZ_EXTRA_SRC_fuzz_curl_hostrule     := libcurl_auth/hostrule.c
 FUZZ_EXTRA_CFLAGS_fuzz_curl_hostrule  := -Ilibcurl_auth
 FUZZ_EXTRA_SRC_fuzz_curl_challenge    := libcurl_auth/challenge.c
 FUZZ_EXTRA_CFLAGS_fuzz_curl_challenge := -Ilibcurl_auth
+FUZZ_EXTRA_SRC_fuzz_curl_mask        := libcurl_auth/verbose_mask.c
+FUZZ_EXTRA_CFLAGS_fuzz_curl_mask     := -Ilibcurl_auth

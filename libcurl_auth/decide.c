@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "plugin_settings.h"
+#include "urlfacts.h"
 #include "util.h"
 
 /* The default of CURLOPT_REDIR_PROTOCOLS in libcurl 7.65.2 and later. */
@@ -27,19 +28,8 @@ struct plan {
 	bool insecure;     /* TLS verification is off */
 };
 
-/* What the URL says, parsed with libcurl's own parser. */
-struct url_facts {
-	const struct hostrule *rule;
-	char host[HOSTRULE_MAX_HOST + 2];
-	bool https;
-	bool user;
-	bool sas;
-	bool v2;           /* the path is /v2 or starts /v2/ (a registry API call) */
-	bool default_port; /* no port, or 443 */
-};
-
 /* True when `line` is the header `name` ("Name: value", or "Name;" for an empty one). */
-static bool header_is(const char *line, const char *name)
+bool plugin_header_is(const char *line, const char *name)
 {
 	size_t n = strlen(name);
 
@@ -54,94 +44,9 @@ static bool header_is(const char *line, const char *name)
 static bool has_header(const struct curl_slist *l, const char *name)
 {
 	for (; l != NULL; l = l->next)
-		if (l->data != NULL && header_is(l->data, name))
+		if (l->data != NULL && plugin_header_is(l->data, name))
 			return true;
 	return false;
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c |= 0x20;
-	return (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
-}
-
-/* True when a query parameter is named "sig" (a SAS signature), percent-decoding names. */
-static bool query_has_sig(const char *q)
-{
-	while (*q != '\0') {
-		size_t n = strcspn(q, "&"), name = strcspn(q, "=&");
-		char dec[4];
-		size_t d = 0;
-
-		for (size_t i = 0; i < name && d < sizeof(dec); i++) {
-			if (q[i] == '%' && i + 2 < name && hexval(q[i + 1]) >= 0 && hexval(q[i + 2]) >= 0) {
-				dec[d++] = (char)(hexval(q[i + 1]) * 16 + hexval(q[i + 2]));
-				i += 2;
-			} else {
-				dec[d++] = q[i];
-			}
-		}
-		if (d == 3 && strncasecmp(dec, "sig", 3) == 0 && (name >= 3 && name <= 9))
-			return true;
-		q += n;
-		if (*q == '&')
-			q++;
-	}
-	return false;
-}
-
-/*
- * Parse `url` as libcurl will (no scheme guessing toward https: a URL
- * without "scheme://" is never https here) and find its rule.
- */
-static bool url_inspect(const char *url, struct url_facts *f)
-{
-	CURLU *u = real.url();
-	char *scheme = NULL, *host = NULL, *query = NULL, *user = NULL, *pass = NULL, *path = NULL,
-	     *port = NULL;
-	bool ok = false;
-
-	memset(f, 0, sizeof(*f));
-	if (u == NULL || url == NULL)
-		goto out;
-	if (real.url_set(u, CURLUPART_URL, url, CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK)
-		goto out;
-	if (real.url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    real.url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
-		goto out;
-	f->https = strcasecmp(scheme, "https") == 0 && strstr(url, "://") != NULL;
-	f->user = real.url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK ||
-	          real.url_get(u, CURLUPART_PASSWORD, &pass, 0) == CURLUE_OK;
-	f->sas = real.url_get(u, CURLUPART_QUERY, &query, 0) == CURLUE_OK && query_has_sig(query);
-	f->v2 = real.url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK &&
-	        (strcmp(path, "/v2") == 0 || strncmp(path, "/v2/", 4) == 0);
-	f->default_port = real.url_get(u, CURLUPART_PORT, &port, 0) != CURLUE_OK || strcmp(port, "443") == 0;
-	if (strlen(host) <= HOSTRULE_MAX_HOST) {
-		snprintf(f->host, sizeof(f->host), "%s", host);
-		f->rule = hostrule_find(host, strlen(host), plugin_settings()->rules,
-		                        plugin_settings()->nrules, plugin_settings()->cloud);
-	}
-	ok = true;
-out:
-	if (scheme)
-		real.free(scheme);
-	if (host)
-		real.free(host);
-	if (query)
-		real.free(query);
-	if (user)
-		real.free(user);
-	if (pass)
-		real.free(pass);
-	if (path)
-		real.free(path);
-	if (port)
-		real.free(port);
-	if (u)
-		real.url_cleanup(u);
-	return ok;
 }
 
 /* The rule that gives this URL a token, or NULL (not https, no rule, or a rule that attaches nothing). */
@@ -172,6 +77,8 @@ static void restore_options(const struct handle_state *st, CURL *h, bool headers
 {
 	if (!st->app_bearer)
 		real.easy_setopt(h, CURLOPT_XOAUTH2_BEARER, (char *)NULL);
+	if (st->own_user && !st->app_username)
+		real.easy_setopt(h, CURLOPT_USERNAME, (char *)NULL);
 	real.easy_setopt(h, CURLOPT_HTTPAUTH, st->app_httpauth);
 	real.easy_setopt(h, CURLOPT_UNRESTRICTED_AUTH, st->app_unrestricted_auth);
 	real.easy_setopt(h, CURLOPT_NETRC, st->app_netrc);
@@ -186,10 +93,7 @@ static void restore_options(const struct handle_state *st, CURL *h, bool headers
 
 void plugin_detach(struct handle_state *st, CURL *h)
 {
-	if (st->prereq_overridden) {
-		real.easy_setopt(h, CURLOPT_PREREQFUNCTION, st->app_prereq);
-		st->prereq_overridden = false;
-	}
+	st->fail = false;
 	if (!st->attached)
 		return;
 	restore_options(st, h, st->own_headers != NULL);
@@ -198,31 +102,47 @@ void plugin_detach(struct handle_state *st, CURL *h)
 		st->own_headers = NULL;
 	}
 	st->attached = false;
+	st->pending = false;
+	st->own_user = false;
 	st->rule = NULL;
+	st->origin[0] = '\0';
+	st->registry[0] = '\0';
 }
 
 void plugin_clean_duplicate(const struct handle_state *parent, struct handle_state *st, CURL *h)
 {
-	if (parent->prereq_overridden)
+	if (parent->hooks_on) {
+		/* libcurl copied the plug-in's callbacks, and the parent as their data. */
 		real.easy_setopt(h, CURLOPT_PREREQFUNCTION, st->app_prereq);
-	if (parent->attached)
+		real.easy_setopt(h, CURLOPT_PREREQDATA, st->app_prereq_data);
+		real.easy_setopt(h, CURLOPT_DEBUGFUNCTION, st->app_debug);
+	}
+	if (parent->attached) {
+		st->own_user = parent->own_user; /* what restore_options must undo */
 		restore_options(st, h, parent->own_headers != NULL);
+		st->own_user = false;
+	}
 }
 
-static int abort_transfer(void *clientp, char *primary_ip, char *local_ip, int primary_port, int local_port)
+bool plugin_hooks_on(struct handle_state *st, CURL *h)
 {
-	(void)clientp;
-	(void)primary_ip;
-	(void)local_ip;
-	(void)primary_port;
-	(void)local_port;
-	return CURL_PREREQFUNC_ABORT;
+	if (st->hooks_on)
+		return true;
+	if (real.easy_setopt(h, CURLOPT_PREREQDATA, (void *)h) != CURLE_OK ||
+	    real.easy_setopt(h, CURLOPT_PREREQFUNCTION, recheck_prereq) != CURLE_OK) {
+		/* libcurl older than 7.80: put back what may have been set. */
+		real.easy_setopt(h, CURLOPT_PREREQDATA, st->app_prereq_data);
+		return false;
+	}
+	real.easy_setopt(h, CURLOPT_DEBUGFUNCTION, recheck_debug);
+	st->hooks_on = true;
+	return true;
 }
 
 void plugin_fail_transfer(struct handle_state *st, CURL *h)
 {
-	if (real.easy_setopt(h, CURLOPT_PREREQFUNCTION, abort_transfer) == CURLE_OK)
-		st->prereq_overridden = true;
+	if (plugin_hooks_on(st, h))
+		st->fail = true;
 }
 
 /* A copy of the application's list plus the Storage headers it lacks; NULL when nothing is missing. */
@@ -272,12 +192,20 @@ bool plugin_token_ok(const struct azmi_token *tok)
 	return true;
 }
 
-/* Set the bearer and the safety options (lock held).  False leaves the handle as it was. */
-static bool attach(struct handle_state *st, CURL *h, const struct hostrule *rule,
-                   const struct azmi_token *tok)
+/*
+ * Set the bearer and the safety options (lock held), and the pre-request
+ * check that keeps the token to `origin`.  False leaves the handle as it was.
+ */
+static bool attach(struct handle_state *st, CURL *h, const struct hostrule *rule, const char *origin,
+                   const struct azmi_token *tok, bool multi)
 {
 	struct curl_slist *own = NULL;
 
+	if (origin[0] == '\0' || strlen(origin) >= sizeof(st->origin))
+		return false;
+	/* Without the pre-request check a multi transfer could be re-targeted after the decision. */
+	if (!plugin_hooks_on(st, h) && multi)
+		return false;
 	if (rule->kind == HOSTRULE_STORAGE || rule->kind == HOSTRULE_FILES)
 		if (!storage_headers(st, rule->kind, &own))
 			return false;
@@ -299,6 +227,7 @@ static bool attach(struct handle_state *st, CURL *h, const struct hostrule *rule
 	}
 	st->attached = true;
 	st->rule = rule;
+	snprintf(st->origin, sizeof(st->origin), "%s", origin);
 	return true;
 }
 
@@ -318,9 +247,9 @@ static bool plan_take(const struct handle_state *st, const char *url, struct pla
 	} else if (st->url != NULL && !st->url_unknown) {
 		p->url = strdup(st->url);
 	}
+	/* HTTPAUTH alone chooses methods, it brings no credential (git sets CURLAUTH_ANY). */
 	p->creds = st->app_userpwd || st->app_username || st->app_password || st->app_bearer ||
-	           st->app_sigv4 || (st->app_httpauth != CURLAUTH_BASIC) ||
-	           has_header(st->app_headers, "Authorization");
+	           st->app_sigv4 || has_header(st->app_headers, "Authorization");
 	p->unrestricted = st->app_unrestricted_auth != 0;
 	p->insecure = st->app_verifypeer == 0 || st->app_verifyhost == 0;
 	return p->url != NULL;
@@ -428,7 +357,7 @@ static enum decision no_token(struct azmi_error *err, azmi_err code, const char 
 	return DECIDE_NO_TOKEN;
 }
 
-enum decision plugin_decide(CURL *h, const char *url, struct azmi_error *err)
+enum decision plugin_decide(CURL *h, const char *url, bool multi, struct azmi_error *err)
 {
 	const struct plugin_settings *ps;
 	const struct hostrule *rule;
@@ -488,11 +417,11 @@ enum decision plugin_decide(CURL *h, const char *url, struct azmi_error *err)
 	}
 	handles_lock();
 	st = handles_find(h);
-	if (st != NULL && attach(st, h, rule, tok))
+	if (st != NULL && attach(st, h, rule, f.origin, tok, multi))
 		d = DECIDE_ATTACHED;
 	else
 		d = no_token(err, AZMI_ERR_NOMEM, f.host, rule->scope,
-		             "could not set the bearer option on the handle");
+		             "could not set the bearer option or the pre-request check on the handle");
 	handles_unlock();
 out:
 	azmi_token_release(tok);
@@ -501,14 +430,16 @@ out:
 	return d;
 }
 
-enum acr_target plugin_acr_target(CURL *h, char *registry, size_t len, const struct hostrule **rule)
+enum acr_target plugin_acr_target(CURL *h, struct registry_target *t)
 {
 	struct handle_state *st;
 	struct url_facts f;
 	struct plan p = {0};
-	enum acr_target t = ACR_TARGET_NONE;
+	enum acr_target which = ACR_TARGET_NONE;
 	bool have_url = false, get = false;
+	size_t n;
 
+	memset(t, 0, sizeof(*t));
 	plugin_busy++;
 	handles_lock();
 	st = handles_find(h);
@@ -524,29 +455,82 @@ enum acr_target plugin_acr_target(CURL *h, char *registry, size_t len, const str
 		goto out;
 	if (p.creds || p.insecure || f.user || f.sas)
 		goto out; /* the application brought credentials, or TLS is off: step aside */
-	snprintf(registry, len, "%s", f.host);
-	for (char *c = registry; *c != '\0'; c++)
+	snprintf(t->registry, sizeof(t->registry), "%.*s", HOSTRULE_MAX_HOST, f.host);
+	for (char *c = t->registry; *c != '\0'; c++)
 		if (*c >= 'A' && *c <= 'Z')
 			*c = (char)(*c - 'A' + 'a');
-	if (len > 0 && registry[0] != '\0' && registry[strlen(registry) - 1] == '.')
-		registry[strlen(registry) - 1] = '\0';
-	*rule = f.rule;
-	t = p.unrestricted ? ACR_TARGET_REFUSED : ACR_TARGET_YES;
+	n = strlen(t->registry);
+	if (n > 0 && t->registry[n - 1] == '.')
+		t->registry[n - 1] = '\0';
+	snprintf(t->origin, sizeof(t->origin), "%s", f.origin);
+	t->rule = f.rule;
+	which = p.unrestricted ? ACR_TARGET_REFUSED : ACR_TARGET_YES;
 out:
 	free(p.url);
 	plugin_busy--;
-	return t;
+	return which;
 }
 
-bool plugin_attach(CURL *h, const struct hostrule *rule, const struct azmi_token *tok)
+bool plugin_attach(CURL *h, const struct registry_target *t, const struct azmi_token *tok)
 {
 	struct handle_state *st;
 	bool ok = false;
 
 	handles_lock();
 	st = handles_find(h);
-	if (st != NULL && !st->attached)
-		ok = attach(st, h, rule, tok);
+	if (st != NULL && st->attached && st->pending && st->rule == t->rule &&
+	    strcmp(st->origin, t->origin) == 0) {
+		/* Under multi: the placeholder gives way to the token; libcurl picked Bearer from the challenge. */
+		ok = real.easy_setopt(h, CURLOPT_XOAUTH2_BEARER, tok->access_token) == CURLE_OK;
+		st->pending = !ok;
+	} else if (st != NULL && !st->attached) {
+		ok = attach(st, h, t->rule, t->origin, tok, false);
+	}
+	handles_unlock();
+	return ok;
+}
+
+/* Never sent: libcurl sends a bearer only once it picked Bearer from a challenge. */
+#define PLACEHOLDER_BEARER "azmi-awaiting-the-registry-challenge"
+
+bool plugin_arm(CURL *h, const struct registry_target *t)
+{
+	struct handle_state *st;
+	bool ok = false;
+
+	if (real.header == NULL)
+		return false; /* libcurl before 7.84 cannot show the challenge to the pre-request check */
+	handles_lock();
+	st = handles_find(h);
+	if (st == NULL || st->attached || !plugin_hooks_on(st, h))
+		goto out;
+	/*
+	 * Bearer plus CURLAUTH_ONLY is two bits: libcurl sends nothing first, then
+	 * picks Bearer from the 401 and repeats the request; the check before that
+	 * repeat puts the registry's token in place of the placeholder.
+	 */
+	if (real.easy_setopt(h, CURLOPT_XOAUTH2_BEARER, PLACEHOLDER_BEARER) != CURLE_OK ||
+	    real.easy_setopt(h, CURLOPT_HTTPAUTH, (long)(CURLAUTH_BEARER | CURLAUTH_ONLY)) != CURLE_OK) {
+		st->attached = true;
+		restore_options(st, h, false);
+		st->attached = false;
+		goto out;
+	}
+	/* With a user name (even empty) libcurl's FAILONERROR lets a first 401 through to the repeat. */
+	if (!st->app_username && real.easy_setopt(h, CURLOPT_USERNAME, "") == CURLE_OK)
+		st->own_user = true;
+	real.easy_setopt(h, CURLOPT_UNRESTRICTED_AUTH, 0L);
+	real.easy_setopt(h, CURLOPT_NETRC, (long)CURL_NETRC_IGNORED);
+	if (real.easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") != CURLE_OK)
+		real.easy_setopt(h, CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+	st->attached = true;
+	st->pending = true;
+	st->rule = t->rule;
+	st->requests = 0;
+	snprintf(st->origin, sizeof(st->origin), "%s", t->origin);
+	snprintf(st->registry, sizeof(st->registry), "%s", t->registry);
+	ok = true;
+out:
 	handles_unlock();
 	return ok;
 }

@@ -10,13 +10,14 @@
 #define AZMI_HANDLES_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #ifndef CURL_DISABLE_TYPECHECK
 #define CURL_DISABLE_TYPECHECK 1
 #endif
 #include <curl/curl.h>
 
-struct hostrule;
+#include "urlfacts.h"
 
 struct handle_state {
 	CURL *h;
@@ -28,12 +29,15 @@ struct handle_state {
 	bool url_unknown;               /* a duplicate of a CURLU handle: the URL cannot be read safely */
 	struct curl_slist *app_headers; /* CURLOPT_HTTPHEADER, not owned */
 	bool app_userpwd, app_username, app_password, app_bearer, app_sigv4;
-	long app_httpauth; /* CURLAUTH_BASIC is libcurl's default */
+	long app_httpauth; /* CURLAUTH_BASIC is libcurl's default; a method choice, not a credential */
 	long app_unrestricted_auth;
 	long app_netrc;
 	char *app_redir_str; /* CURLOPT_REDIR_PROTOCOLS_STR, copied; NULL if not set */
 	long app_redir_mask; /* CURLOPT_REDIR_PROTOCOLS; 0 if not set */
 	curl_prereq_callback app_prereq;
+	void *app_prereq_data;
+	curl_debug_callback app_debug;
+	FILE *app_stderr;    /* CURLOPT_STDERR; NULL: stderr */
 	long app_verifypeer; /* CURLOPT_SSL_VERIFYPEER, default 1 */
 	long app_verifyhost; /* CURLOPT_SSL_VERIFYHOST, default 2 */
 
@@ -45,10 +49,16 @@ struct handle_state {
 	bool app_write_data_set; /* libcurl's default WRITEDATA is stdout, not NULL */
 
 	/* What the plug-in changed. */
-	bool attached;                  /* bearer and safety options set on the handle */
-	bool prereq_overridden;         /* the strict-mode abort callback is installed */
-	struct curl_slist *own_headers; /* the plug-in's copy of the header list, when installed */
-	const struct hostrule *rule;    /* the rule of the attached token */
+	bool attached; /* bearer and safety options set on the handle */
+	bool pending;  /* registry under multi: a placeholder bearer until the 401 challenge is answered */
+	bool own_user; /* the plug-in set an empty CURLOPT_USERNAME (so -f lets the challenge through) */
+	bool hooks_on; /* the plug-in's PREREQFUNCTION (its data: the handle) and DEBUGFUNCTION are set */
+	bool fail;     /* strict mode: the transfer is aborted before its first request */
+	unsigned requests;                    /* requests begun in the current transfer (pre-request calls) */
+	struct curl_slist *own_headers;       /* the plug-in's copy of the header list, when installed */
+	const struct hostrule *rule;          /* the rule of the attached token */
+	char origin[URLFACTS_MAX_ORIGIN];     /* where the attached token may go: scheme://host:port */
+	char registry[HOSTRULE_MAX_HOST + 1]; /* pending: the registry whose challenge is answered */
 };
 
 void handles_lock(void);

@@ -32,6 +32,52 @@ static void retarget(struct handle_state *st, CURL *h)
 	plugin_detach(st, h);
 }
 
+/*
+ * Options the decision reads or the plug-in sets: a change to any of them on
+ * a handle that carries a token takes the token away (the next perform or
+ * multi add decides again).
+ */
+static bool security_relevant(CURLoption opt)
+{
+	switch (opt) {
+	case CURLOPT_URL:
+	case CURLOPT_CURLU:
+	case CURLOPT_HTTPHEADER:
+	case CURLOPT_USERPWD:
+	case CURLOPT_USERNAME:
+	case CURLOPT_PASSWORD:
+	case CURLOPT_XOAUTH2_BEARER:
+	case CURLOPT_AWS_SIGV4:
+	case CURLOPT_REDIR_PROTOCOLS_STR:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * The same for the long options: those the plug-in sets itself (HTTPAUTH,
+ * redirect protocols) always, the others when the value weakens what the
+ * token relies on (a repeated "verify" or "no unrestricted auth" keeps it).
+ */
+static bool weakens(CURLoption opt, long v)
+{
+	switch (opt) {
+	case CURLOPT_HTTPAUTH:
+	case CURLOPT_REDIR_PROTOCOLS:
+		return true;
+	case CURLOPT_UNRESTRICTED_AUTH:
+		return v != 0;
+	case CURLOPT_NETRC:
+		return v != CURL_NETRC_IGNORED;
+	case CURLOPT_SSL_VERIFYPEER:
+	case CURLOPT_SSL_VERIFYHOST:
+		return v == 0;
+	default:
+		return false;
+	}
+}
+
 static void track_long(CURL *h, CURLoption opt, long v)
 {
 	struct handle_state *st;
@@ -79,6 +125,8 @@ static void track_long(CURL *h, CURLoption opt, long v)
 			free(st->app_redir_str);
 			st->app_redir_str = NULL;
 		}
+		if (weakens(opt, v))
+			plugin_detach(st, h); /* the token's safety options may just have been overwritten */
 	}
 	handles_unlock();
 }
@@ -116,6 +164,7 @@ static void track_pointer(CURL *h, CURLoption opt, void *p)
 	case CURLOPT_MIMEPOST:
 	case CURLOPT_WRITEDATA:
 	case CURLOPT_HEADERDATA:
+	case CURLOPT_STDERR:
 		break;
 	default:
 		return;
@@ -174,11 +223,16 @@ static void track_pointer(CURL *h, CURLoption opt, void *p)
 	case CURLOPT_HEADERDATA:
 		st->app_header_data = p;
 		break;
+	case CURLOPT_STDERR:
+		st->app_stderr = p;
+		break;
 	default: /* CURLOPT_REDIR_PROTOCOLS_STR */
 		if (copy_string(&st->app_redir_str, p))
 			st->app_redir_mask = 0;
 		break;
 	}
+	if (security_relevant(opt))
+		plugin_detach(st, h);
 	handles_unlock();
 }
 
@@ -186,19 +240,42 @@ static void track_function(CURL *h, CURLoption opt, any_fn fn)
 {
 	struct handle_state *st;
 
-	if (opt != CURLOPT_PREREQFUNCTION && opt != CURLOPT_WRITEFUNCTION && opt != CURLOPT_HEADERFUNCTION)
+	if (opt != CURLOPT_WRITEFUNCTION && opt != CURLOPT_HEADERFUNCTION)
 		return;
 	handles_lock();
 	st = handles_get(h);
-	if (st != NULL && opt == CURLOPT_PREREQFUNCTION) {
-		st->app_prereq = (curl_prereq_callback)fn;
-		st->prereq_overridden = false; /* libcurl now holds the application's callback */
-	} else if (st != NULL && opt == CURLOPT_WRITEFUNCTION) {
+	if (st != NULL && opt == CURLOPT_WRITEFUNCTION)
 		st->app_write_fn = (curl_write_callback)fn;
-	} else if (st != NULL) {
+	else if (st != NULL)
 		st->app_header_fn = (curl_write_callback)fn;
+	handles_unlock();
+}
+
+/*
+ * The application's pre-request and debug callbacks: recorded, and passed
+ * to libcurl only while the plug-in's own are not installed (those call the
+ * application's).  True when the option must not reach libcurl.
+ */
+static bool keep_own_callback(CURL *h, CURLoption opt, void *p, any_fn fn)
+{
+	struct handle_state *st;
+	bool mine = false;
+
+	if (opt != CURLOPT_PREREQFUNCTION && opt != CURLOPT_PREREQDATA && opt != CURLOPT_DEBUGFUNCTION)
+		return false;
+	handles_lock();
+	st = handles_get(h);
+	if (st != NULL) {
+		if (opt == CURLOPT_PREREQFUNCTION)
+			st->app_prereq = (curl_prereq_callback)fn;
+		else if (opt == CURLOPT_PREREQDATA)
+			st->app_prereq_data = p;
+		else
+			st->app_debug = (curl_debug_callback)fn;
+		mine = st->hooks_on;
 	}
 	handles_unlock();
+	return mine;
 }
 
 HOOK CURLcode curl_easy_setopt(CURL *h, CURLoption opt, ...)
@@ -216,14 +293,22 @@ HOOK CURLcode curl_easy_setopt(CURL *h, CURLoption opt, ...)
 			track_long(h, opt, v);
 	} else if (opt < CURLOPTTYPE_FUNCTIONPOINT) {
 		void *p = va_arg(ap, void *);
-		rc = real.easy_setopt(h, opt, p);
-		if (rc == CURLE_OK && !plugin_busy)
-			track_pointer(h, opt, p);
+		if (!plugin_busy && h != NULL && keep_own_callback(h, opt, p, NULL)) {
+			rc = CURLE_OK;
+		} else {
+			rc = real.easy_setopt(h, opt, p);
+			if (rc == CURLE_OK && !plugin_busy)
+				track_pointer(h, opt, p);
+		}
 	} else if (opt < CURLOPTTYPE_OFF_T) {
 		any_fn fn = va_arg(ap, any_fn);
-		rc = real.easy_setopt(h, opt, fn);
-		if (rc == CURLE_OK && !plugin_busy)
-			track_function(h, opt, fn);
+		if (!plugin_busy && h != NULL && keep_own_callback(h, opt, NULL, fn)) {
+			rc = CURLE_OK;
+		} else {
+			rc = real.easy_setopt(h, opt, fn);
+			if (rc == CURLE_OK && !plugin_busy)
+				track_function(h, opt, fn);
+		}
 	} else if (opt < CURLOPTTYPE_BLOB) {
 		curl_off_t v = va_arg(ap, curl_off_t);
 		rc = real.easy_setopt(h, opt, v);
@@ -254,7 +339,9 @@ static bool before_transfer(CURL *h, bool multi)
 		if (!attached)
 			return true;
 	}
-	d = plugin_decide(h, NULL, &err);
+	d = plugin_decide(h, NULL, multi, &err);
+	if (d == DECIDE_NONE && multi)
+		acr_arm_multi(h); /* a registry's challenge is answered before libcurl repeats the request */
 	if (d != DECIDE_NO_TOKEN && d != DECIDE_REFUSED)
 		return true;
 	plugin_warn_once(err.message);
@@ -335,6 +422,9 @@ static bool copy_app_settings(const struct handle_state *st, struct handle_state
 	ns->app_netrc = st->app_netrc;
 	ns->app_redir_mask = st->app_redir_mask;
 	ns->app_prereq = st->app_prereq;
+	ns->app_prereq_data = st->app_prereq_data;
+	ns->app_debug = st->app_debug;
+	ns->app_stderr = st->app_stderr;
 	ns->app_verifypeer = st->app_verifypeer;
 	ns->app_verifyhost = st->app_verifyhost;
 	return true;

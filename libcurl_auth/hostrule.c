@@ -24,6 +24,10 @@ static const struct hostrule builtin[] = {
     {"*.managedhsm.azure.net", "https://managedhsm.azure.net/.default", HOSTRULE_PLAIN},
     {"*.azurecr.io", NULL, HOSTRULE_ACR},
 
+    /* Azure DevOps (Azure Repos over https, ...): Entra tokens for its resource, public cloud only. */
+    {"dev.azure.com", "499b84ac-1321-427f-aa17-267ca6975798/.default", HOSTRULE_PLAIN},
+    {"*.visualstudio.com", "499b84ac-1321-427f-aa17-267ca6975798/.default", HOSTRULE_PLAIN},
+
     {"*.blob.core.usgovcloudapi.net", STORAGE_SCOPE, HOSTRULE_STORAGE},
     {"*.dfs.core.usgovcloudapi.net", STORAGE_SCOPE, HOSTRULE_STORAGE},
     {"*.queue.core.usgovcloudapi.net", STORAGE_SCOPE, HOSTRULE_STORAGE},

@@ -115,6 +115,7 @@ static void do_init(void)
 	fns.slist_free_all = real.slist_free_all;
 	/* Optional: the application has initialised its libcurl; messages fall back to numbers. */
 	fns.easy_strerror = (const char *(*)(CURLcode))resolve("curl_easy_strerror");
+	real.header = (__typeof__(real.header))resolve("curl_easy_header");
 	http_set_curl_functions(&fns);
 	/* A fork while another thread holds the table lock must not leave the child's hooks stuck. */
 	pthread_atfork(handles_lock, handles_unlock, handles_unlock);

@@ -8,7 +8,7 @@ set -eu
 build_pkgs="gcc make pkg-config libcurl4-openssl-dev libjson-c-dev libssl-dev libpam0g-dev"
 test_pkgs="curl iproute2 util-linux python3 python3-cryptography python3-azure python3-msal libcmocka-dev pamtester libpam-wrapper
 libnss-wrapper libpamtest0-dev openssh-server openssh-client clang libclang-rt-14-dev valgrind clang-format
-sudo python3-flask python3-psycopg2 postgresql"
+sudo python3-flask python3-psycopg2 postgresql git openssl"
 
 want=""
 for set in "$@"; do

@@ -27,7 +27,7 @@ if not os.path.isabs(BUILD):
     BUILD = os.path.join(ROOT, BUILD)
 AZMI = os.path.join(BUILD, "azmi")
 HELPER = os.path.join(BUILD, "docker-credential-azmi")
-PLUGIN = os.path.join(BUILD, "libazmi_curl.so.1")
+PLUGIN = os.environ.get("AZMI_TEST_PLUGIN") or os.path.join(BUILD, "libazmi_curl.so.1")
 CURL = "/usr/bin/curl"
 sys.path.insert(0, os.path.join(ROOT, "tests", "standin"))
 import standin_client  # noqa: E402
@@ -358,6 +358,76 @@ def test_curl(r):
            "valgrind: docker-credential-azmi get (two exchanges), no leaks or errors", res.stderr.decode()[-3000:])
 
 
+def test_parallel(r):
+    """curl --parallel (the multi interface): libcurl repeats each request after the challenge, the plug-in
+    answers it just before the repeat, with the same realm and service pinning."""
+    cache = r.new_cache("cache-parallel")
+    env = {"AZMI_CACHE_DIR": cache}
+    refs = [("app", "v1"), ("app", "v2"), ("app", "latest"), ("tools/base", "1.0")]
+    args = ["--parallel", "--parallel-max", "4", "-f", "-w", "%{http_code}\n"]
+    outs = []
+    for i, (repo, tag) in enumerate(refs):
+        outs.append(os.path.join(r.tmp, "manifest%d.json" % i))
+        args += ["-o", outs[-1], "https://%s/v2/%s/manifests/%s" % (REG, repo, tag)]
+    before = {p: len(r.requests("/v2/%s/manifests/%s" % p, REG)) for p in refs}
+    res = r.curl(args, env=env)
+    docs = []
+    for o in outs:
+        try:
+            docs.append(json.load(open(o)))
+        except (OSError, ValueError):
+            docs.append(None)
+    result(res.returncode == 0 and res.stdout.decode().split() == ["200"] * 4
+           and all(d and d.get("schemaVersion") == 2 for d in docs) and b"azmi:" not in res.stderr,
+           "curl --parallel -f: four manifests of two repositories pulled", (res, docs))
+    good = True
+    for p in refs:
+        seen = r.requests("/v2/%s/manifests/%s" % p, REG)[before[p]:]
+        auth = [q["headers"].get("authorization", "") for q in seen]
+        c = verified(r, auth[-1][7:]) if auth and auth[-1].startswith("Bearer ") else None
+        good = good and len(seen) == 2 and auth[0] == "" and c is not None and c.get("aud") == REG and \
+            c.get("access") == [{"type": "repository", "name": p[0], "actions": ["pull"]}]
+    result(good, "each manifest: the first request without a token, the repeat with a registry token for its scope")
+    n = len(r.requests("/oauth2/exchange")) + len(r.requests("/oauth2/token"))
+    res = r.curl(["-Z", "-w", "%{http_code}\n", "-o", os.devnull, "https://%s/v2/app/manifests/v1" % EVIL,
+                  "-o", os.devnull, "https://%s/v2/app/manifests/v1" % REG], env=env)
+    attacker = [q for q in r.standin.requests(listener="acr") if (q["headers"].get("host") or "").startswith(ATTACKER)]
+    err = res.stderr.decode()
+    result(sorted(res.stdout.decode().split()) == ["200", "401"] and not attacker and err.count("azmi:") == 1
+           and "realm" in err and len(r.requests("/oauth2/exchange")) + len(r.requests("/oauth2/token")) == n + 1,
+           "-Z: a challenge whose realm is on another host is refused, nothing sent there; the other pull works",
+           (res, attacker))
+    for mode in (["--parallel"], []):
+        before = len([q for q in r.standin.requests(listener="acr")
+                      if (q["headers"].get("host") or "").startswith(ATTACKER)])
+        res = r.curl(mode + ["-L", "-o", os.devnull, "-w", "%{http_code}", "https://%s/v2/app/blobs/sha256:%s"
+                             % (REG, "ab" * 32)], env=env)
+        att = [q for q in r.standin.requests(listener="acr")
+               if (q["headers"].get("host") or "").startswith(ATTACKER)][before:]
+        result(len(att) == 1 and not att[0]["headers"].get("authorization"),
+               "%s: a blob redirected to another host: that host gets no token" % (mode[0] if mode else "serial"),
+               (res, att))
+    res = r.curl(["--parallel", "-f", "-o", os.devnull, "https://%s/v2/app/manifests/v1" % DENIED], env=env)
+    err = res.stderr.decode()
+    result(res.returncode == 22 and err.count("azmi:") == 1 and "no registry token" in err,
+           "--parallel -f and a registry that refuses the exchange: one stderr line, curl fails on the 401", res)
+    res = r.curl(["--parallel", "-f", "-o", os.devnull, "https://%s/v2/app/manifests/v1" % DENIED],
+                 env=dict(env, AZMI_CURL_STRICT="1"))
+    result(res.returncode != 0 and "AZMI_CURL_STRICT" in res.stderr.decode(),
+           "--parallel with AZMI_CURL_STRICT=1 and a refusing registry: the transfer fails", res)
+    res = r.curl(["--parallel", "-w", "%{http_code}", "-o", os.devnull, "-u", "someone:pw",
+                  "https://%s/v2/app/manifests/v1" % REG], env=env)
+    result(res.stdout == b"401", "--parallel -u user:pw: the plug-in steps aside", res)
+    res = r.run(["valgrind", "-q", "--leak-check=full", "--errors-for-leak-kinds=definite", "--error-exitcode=99",
+                 CURL, "-sS", "--cacert", r.pki["ca"], "--parallel", "-f", "-o", os.devnull,
+                 "https://%s/v2/app/manifests/v1" % REG, "-o", os.devnull, "https://%s/v2/app/manifests/v1" % EVIL,
+                 "-L", "-o", os.devnull, "https://%s/v2/app/blobs/sha256:%s" % (REG, "cd" * 32)],
+                env={"LD_PRELOAD": PLUGIN, "AZMI_CACHE_DIR": r.new_cache("cache-vg-parallel")}, timeout=300)
+    result(b"==" not in res.stderr and res.returncode in (0, 22),
+           "valgrind: curl --parallel with the plug-in (answered, refused and redirected), no leaks or errors",
+           res.stderr.decode()[-3000:])
+
+
 def test_concurrent(r):
     """Cold cache, eight credential helpers at once: one exchange (the file lock)."""
     cache = r.new_cache("cache-cold")
@@ -379,7 +449,7 @@ def main():
         r.network()
         r.start()
         only = sys.argv[1:]
-        for t in (test_helper, test_acr_token, test_curl, test_concurrent):
+        for t in (test_helper, test_acr_token, test_curl, test_parallel, test_concurrent):
             if only and t.__name__ not in only:
                 continue
             t0 = time.time()

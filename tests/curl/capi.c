@@ -100,6 +100,11 @@ static const struct scope_case scope_cases[] = {
     {"https://acct.blob.core.chinacloudapi.cn/c", NULL},
     {"https://management.chinacloudapi.cn/", NULL},
     {"https://kv.vault.azure.cn/", NULL},
+    {"https://dev.azure.com/org/proj/_git/repo", "499b84ac-1321-427f-aa17-267ca6975798/.default"},
+    {"https://org1.visualstudio.com/proj/_git/repo", "499b84ac-1321-427f-aa17-267ca6975798/.default"},
+    {"https://dev.azure.com.evil.example/", NULL},
+    {"https://a.b.visualstudio.com/", NULL},
+    {"https://visualstudio.com/", NULL},
     {"https://api.contoso.example/v1", "https://contoso.example/.default"}, /* config rule */
     {"https://x.blob.contoso.example/c", ST},                               /* config rule, storage */
     {"https://nope.vault.azure.net/", NULL},                                /* config: none */

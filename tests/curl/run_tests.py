@@ -21,21 +21,22 @@ import traceback
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 BUILD = os.path.join(ROOT, "build")
-PLUGIN = os.path.join(BUILD, "libazmi_curl.so.1")
+PLUGIN = os.environ.get("AZMI_TEST_PLUGIN") or os.path.join(BUILD, "libazmi_curl.so.1")
 AZURITE = os.path.join(BUILD, "node", "node_modules", ".bin", "azurite-blob")
 CURL = "/usr/bin/curl"
 sys.path.insert(0, os.path.join(ROOT, "tests", "standin"))
 import standin_client  # noqa: E402
 
-AZ_PORT, ECHO_A, ECHO_A_HTTP, ECHO_B = 10000, 8443, 8080, 9443
+AZ_PORT, ECHO_A, ECHO_A_HTTP, ECHO_B, IMPOSTOR = 10000, 8443, 8080, 9443, 7443
 ACCOUNT = "devstoreaccount1"
 BLOB_HOST = ACCOUNT + ".blob.core.windows.net"
 HOSTS = [
     BLOB_HOST, "acct2.blob.core.windows.net", "share1.file.core.windows.net", "management.azure.com",
     "kv1.vault.azure.net", "kv2.vault.usgovcloudapi.net", "api.contoso.example", "other.example.com",
     "evilmanagement.azure.com.attacker.net", "management.azure.com.attacker.net", "xmanagement.azure.com",
-    "flaky.vault.azure.net",
+    "flaky.vault.azure.net", "dev.azure.com", "org1.visualstudio.com",
 ]
+GIT_OTHER = 9444
 
 passed = 0
 failed = 0
@@ -48,7 +49,7 @@ def result(ok, name, detail=""):
         print("ok - " + name)
     else:
         failed += 1
-        print("FAIL - %s%s" % (name, (": " + detail) if detail else ""))
+        print("FAIL - %s%s" % (name, (": " + str(detail)) if detail else ""))
     sys.stdout.flush()
 
 
@@ -100,6 +101,12 @@ class Rig:
              "-out", os.path.join(t, "server.csr")])
         run(["openssl", "x509", "-req", "-in", os.path.join(t, "server.csr"), "-CA", self.ca, "-CAkey",
              os.path.join(t, "ca.key"), "-CAcreateserial", "-days", "2", "-extfile", ext, "-out", self.cert])
+        # An impostor: the same names, a self-signed certificate no client here trusts.
+        self.bad_cert = os.path.join(t, "impostor.pem")
+        self.bad_key = os.path.join(t, "impostor.key")
+        run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=impostor",
+             "-addext", "subjectAltName=" + ",".join("DNS:" + h for h in HOSTS), "-keyout", self.bad_key,
+             "-out", self.bad_cert])
 
     def spawn(self, cmd, log, cwd=None):
         p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=open(log, "w"), stderr=subprocess.STDOUT,
@@ -120,7 +127,10 @@ class Rig:
                     self.cert, "--key", self.key, "--name", "a", "--log", self.log_a], self.log_a + ".out")
         self.spawn([sys.executable, echo, "--https-port", str(ECHO_B), "--cert", self.cert, "--key", self.key,
                     "--name", "b", "--log", self.log_b], self.log_b + ".out")
-        for port in (AZ_PORT, ECHO_A, ECHO_A_HTTP, ECHO_B):
+        self.log_i = os.path.join(self.tmp, "echo-impostor.jsonl")
+        self.spawn([sys.executable, echo, "--https-port", str(IMPOSTOR), "--cert", self.bad_cert, "--key",
+                    self.bad_key, "--name", "impostor", "--log", self.log_i], self.log_i + ".out")
+        for port in (AZ_PORT, ECHO_A, ECHO_A_HTTP, ECHO_B, IMPOSTOR):
             if not wait_port(port):
                 logs = ""
                 for name in ("azurite.log", "echo-a.jsonl.out", "echo-b.jsonl.out"):
@@ -493,6 +503,15 @@ def test_commands(r):
     res = subprocess.run([azmi, "exec", "--", "/bin/true"], env=env, capture_output=True, timeout=60)
     result(res.returncode == 127 and b"AZMI_CURL_LIBRARY" in res.stderr,
            "azmi exec with a wrong AZMI_CURL_LIBRARY: exit 127 and says why", repr(res))
+    env = dict(r.env)
+    for flag in (["-v"], ["--trace-ascii", "-"]):
+        res = subprocess.run([azmi, "curl", "-sS", "-I", "--cacert", r.ca, "-o", os.devnull] + flag +
+                             [echo_url("management.azure.com", "verbose")], env=env, capture_output=True, timeout=60)
+        out = (res.stdout + res.stderr).decode(errors="replace")
+        hidden = "Authorization: Bearer <hidden by azmi>" in out
+        a = r.seen(r.log_a, "verbose")
+        result(res.returncode == 0 and "eyJ" not in out and hidden and a and len(a[-1]["authorization"]) == 1,
+               "azmi curl -I %s: the request carries the token, the output hides it" % flag[0], out[-1500:])
 
 
 def test_library(r):
@@ -523,6 +542,131 @@ def test_capi(r):
     oks = [ln for ln in out.splitlines() if ln.startswith("ok")]
     result(res.returncode == 0 and not fails and len(oks) > 40,
            "C API program: %d checks" % (len(oks) + len(fails)), "\n".join(fails) or out[-3000:])
+
+
+def test_multi(r):
+    """A plain libcurl program on the multi interface, changing handles after curl_multi_add_handle."""
+    prog = os.path.join(BUILD, "tests", "curl", "multi")
+    env = dict(r.env)
+    env["LD_PRELOAD"] = PLUGIN
+    res = subprocess.run([prog, r.ca, "https://management.azure.com:%d" % ECHO_A,
+                          "https://other.example.com:%d" % ECHO_B, "https://management.azure.com:%d" % IMPOSTOR],
+                         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
+    out = res.stdout.decode()
+    for ln in out.splitlines():
+        if ln.startswith("ok - ") or ln.startswith("FAIL - "):
+            result(ln.startswith("ok"), "multi program: " + ln.split(" - ", 1)[1])
+    result(res.returncode == 0 and "FAIL" not in out, "multi program exits 0", out[-3000:])
+    imp = r.seen(r.log_i, "multi")
+    result(all(not d["authorization"] for d in imp), "the impostor never saw a token", repr(imp))
+    other = r.seen(r.log_b, "multi")
+    result(other and all(not d["authorization"] for d in other), "the foreign host never saw a token", repr(other))
+    res = subprocess.run(["valgrind", "-q", "--leak-check=full", "--errors-for-leak-kinds=definite",
+                          "--error-exitcode=99", prog, r.ca, "https://management.azure.com:%d" % ECHO_A,
+                          "https://other.example.com:%d" % ECHO_B, "https://management.azure.com:%d" % IMPOSTOR],
+                         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
+    result(res.returncode == 0, "valgrind: the multi program with the plug-in, no leaks or errors",
+           res.stdout.decode()[-4000:])
+
+
+def git(r, args, cwd=None, plugin=True, env=None):
+    """The real git, through `azmi exec` (the plug-in preloaded into git-remote-https)."""
+    e = dict(r.env)
+    e.update({"HOME": r.git_home, "GIT_CONFIG_NOSYSTEM": "1", "GIT_TERMINAL_PROMPT": "0", "GIT_SSL_CAINFO": r.ca,
+              "GIT_AUTHOR_NAME": "azmi", "GIT_AUTHOR_EMAIL": "azmi@example.com", "GIT_COMMITTER_NAME": "azmi",
+              "GIT_COMMITTER_EMAIL": "azmi@example.com", "AZMI_CURL_LIBRARY": PLUGIN})
+    e.update(env or {})
+    cmd = ([os.path.join(BUILD, "azmi"), "exec", "--"] if plugin else []) + ["git"] + args
+    return subprocess.run(cmd, cwd=cwd, env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+
+
+def test_git(r):
+    """Azure Repos over https with the VM identity: clone, fetch, push through a bearer-checking front."""
+    root = os.path.join(r.tmp, "git-root")
+    r.git_home = os.path.join(r.tmp, "git-home")
+    os.makedirs(r.git_home)
+    bare = os.path.join(root, "ORG", "PROJ", "_git", "REPO")
+    os.makedirs(bare)
+    run(["git", "init", "-q", "--bare", "-b", "main", bare])
+    run(["git", "-C", bare, "config", "http.receivepack", "true"])
+    seed = os.path.join(r.tmp, "git-seed")
+    res = git(r, ["init", "-q", "-b", "main", seed], plugin=False)
+    with open(os.path.join(seed, "README"), "w") as f:
+        f.write("seed\n")
+    git(r, ["add", "README"], cwd=seed, plugin=False)
+    git(r, ["commit", "-q", "-m", "seed"], cwd=seed, plugin=False)
+    res = git(r, ["push", "-q", bare, "main"], cwd=seed, plugin=False)
+    if res.returncode != 0:
+        result(False, "git: seed the bare repository", res)
+        return
+    pub = os.path.join(r.tmp, "standin-pub.pem")
+    with open(pub, "w") as f:
+        f.write(r.standin.state()["public_key_pem"])
+    front = os.path.join(HERE, "git_front.py")
+    log_ado = os.path.join(r.tmp, "git-ado.jsonl")
+    log_other = os.path.join(r.tmp, "git-other.jsonl")
+    r.spawn([sys.executable, front, "--port", "443", "--cert", r.cert, "--key", r.key, "--root", root, "--log", log_ado,
+             "--pubkey", pub, "--redirect", "/ORG/PROJ/_git/MOVED=https://other.example.com:%d/ORG/PROJ/_git/REPO"
+             % GIT_OTHER], log_ado + ".out")
+    r.spawn([sys.executable, front, "--port", str(GIT_OTHER), "--cert", r.cert, "--key", r.key, "--root", root,
+             "--log", log_other, "--name", "other"], log_other + ".out")
+    if not (wait_port(443) and wait_port(GIT_OTHER)):
+        result(False, "git: the fronts start", open(log_ado + ".out").read())
+        return
+
+    def lines(log):
+        try:
+            return [json.loads(ln) for ln in open(log)]
+        except FileNotFoundError:
+            return []
+
+    url = "https://dev.azure.com/ORG/PROJ/_git/REPO"
+    res = git(r, ["clone", "-q", url, os.path.join(r.tmp, "clone-none")], plugin=False)
+    result(res.returncode != 0 and not any(d["authorization"] for d in lines(log_ado)),
+           "git clone without the plug-in: refused (401), no credentials sent", res.stderr.decode()[-500:])
+    c1 = os.path.join(r.tmp, "clone1")
+    res = git(r, ["clone", "-q", url, c1])
+    seen = lines(log_ado)
+    ok_auth = [d for d in seen if d["authorization"]]
+    result(res.returncode == 0 and os.path.exists(os.path.join(c1, "README"))
+           and all(len(d["authorization"]) == 1 and d["authorization"][0].startswith("Bearer ") for d in ok_auth)
+           and any("git-upload-pack" in d["path"] and d["method"] == "POST" for d in ok_auth),
+           "azmi exec -- git clone https://dev.azure.com/ORG/PROJ/_git/REPO with the VM identity",
+           (res.stderr.decode()[-1500:], [(d["method"], d["path"], len(d["authorization"])) for d in seen]))
+    with open(os.path.join(c1, "NEW"), "w") as f:
+        f.write("pushed by the VM identity\n")
+    git(r, ["add", "NEW"], cwd=c1, plugin=False)
+    git(r, ["commit", "-q", "-m", "from clone1"], cwd=c1, plugin=False)
+    res = git(r, ["push", "-q", "origin", "main"], cwd=c1)
+    head = run(["git", "-C", bare, "log", "-1", "--format=%s", "main"]).stdout.decode().strip()
+    result(res.returncode == 0 and head == "from clone1" and any(
+        "git-receive-pack" in d["path"] and d["method"] == "POST" and d["authorization"] for d in lines(log_ado)),
+           "git push through the plug-in", (res.stderr.decode()[-1500:], head))
+    c2 = os.path.join(r.tmp, "clone2")
+    res = git(r, ["clone", "-q", "https://org1.visualstudio.com/ORG/PROJ/_git/REPO", c2])
+    result(res.returncode == 0 and os.path.exists(os.path.join(c2, "NEW")),
+           "git clone from <org>.visualstudio.com", res.stderr.decode()[-1500:])
+    with open(os.path.join(c2, "NEW2"), "w") as f:
+        f.write("second\n")
+    git(r, ["add", "NEW2"], cwd=c2, plugin=False)
+    git(r, ["commit", "-q", "-m", "from clone2"], cwd=c2, plugin=False)
+    git(r, ["push", "-q", "origin", "main"], cwd=c2)
+    res = git(r, ["fetch", "-q", "origin"], cwd=c1)
+    got = run(["git", "-C", c1, "log", "-1", "--format=%s", "origin/main"]).stdout.decode().strip()
+    result(res.returncode == 0 and got == "from clone2", "git fetch through the plug-in",
+           (res.stderr.decode()[-1500:], got))
+    res = git(r, ["clone", "-q", "https://dev.azure.com/ORG/PROJ/_git/MOVED", os.path.join(r.tmp, "clone3")])
+    other = lines(log_other)
+    result(res.returncode == 0 and other and all(not d["authorization"] for d in other),
+           "git clone redirected to another host: that host gets no token", (res.stderr.decode()[-800:], other))
+    n = len(lines(log_ado))
+    res = git(r, ["-c", "http.extraHeader=Authorization: Bearer app-own-pat", "ls-remote", url])
+    mine = lines(log_ado)[n:]
+    result(mine and all(d["authorization"] == ["Bearer app-own-pat"] for d in mine),
+           "git with its own Authorization header (http.extraHeader): the plug-in steps aside", mine)
+    res = git(r, ["ls-remote", "https://ORG@dev.azure.com/ORG/PROJ/_git/REPO"])
+    result(res.returncode != 0, "a user name in the URL is the application's credential: the plug-in steps aside",
+           res.stderr.decode()[-300:])
 
 
 def test_threads(r):
@@ -570,7 +714,7 @@ def main():
         r.servers()
         only = sys.argv[1:]  # run only the named tests (test_threads ...), for development
         for t in (test_storage, test_audiences, test_cloud, test_safety, test_no_token, test_challenge, test_identity, test_commands, test_library, test_capi,
-                  test_threads):
+                  test_multi, test_git, test_threads):
             if only and t.__name__ not in only:
                 continue
             try:

@@ -7,6 +7,8 @@ a certificate of the test CA for those names).  Paths:
   GET  /v2/                        401 challenge without a valid token, else {}
   GET  /v2/_catalog                needs registry:catalog:*
   GET  /v2/<repo>/tags/list        needs repository:<repo>:pull
+  GET  /v2/<repo>/manifests/<tag>  needs repository:<repo>:pull; a small image manifest
+  GET  /v2/<repo>/blobs/<digest>   needs repository:<repo>:pull; 307 to the registry's blob_redirect URL + digest
   POST /oauth2/exchange            grant_type=access_token, service, tenant, access_token (an Entra token
                                    this stand-in signed, audience ARM or containerregistry) -> refresh_token
   POST /oauth2/token               grant_type=refresh_token, service, scope (repeatable), refresh_token
@@ -20,6 +22,7 @@ POST /_standin/config {"acr": {"registries": {"myregistry.azurecr.io": {"arm_aud
   deny          refuse every exchange (the identity lacks a role on the registry)
   pull          object ids allowed to pull, or ["*"]
   realm         the realm named in challenges (null: this registry's own /oauth2/token)
+  blob_redirect where blob downloads are redirected (as ACR sends them to Storage); null: 404
   repositories  {name: [tags]}
 Registry tokens are RS256 JWTs signed with the stand-in's key; requests are
 recorded like any other (GET /_standin/requests?listener=acr&path=/oauth2/exchange).
@@ -27,6 +30,7 @@ recorded like any other (GET /_standin/requests?listener=acr&path=/oauth2/exchan
 
 import base64
 import copy
+import hashlib
 import json
 import time
 import urllib.parse
@@ -48,6 +52,7 @@ DEFAULTS = {
         "myregistry.azurecr.io": {
             "arm_audience": True, "deny": False, "pull": ["*"], "realm": None,
             "repositories": {"app": ["v1", "v2", "latest"], "tools/base": ["1.0"]},
+            "blob_redirect": "https://attacker.azurecr.io/blobdata",
         },
         "noarm.azurecr.io": {
             "arm_audience": False, "deny": False, "pull": ["*"], "realm": None,
@@ -245,6 +250,26 @@ def registry_api(st, host, reg, path, handler):
         if claims is None or not token_grants(claims, host, "registry", "catalog", "*"):
             return challenge(host, reg, "registry:catalog:*")
         return 200, {"repositories": sorted(reg.get("repositories") or {})}, {}
+    for kind in ("/manifests/", "/blobs/"):
+        if kind in rest:
+            name, _, ref = rest.rpartition(kind)
+            if claims is None or not token_grants(claims, host, "repository", name, "pull"):
+                return challenge(host, reg, "repository:%s:pull" % name)
+            tags = (reg.get("repositories") or {}).get(name)
+            if tags is None:
+                return acr_error(404, "NAME_UNKNOWN", "repository %s is not found" % name)
+            if kind == "/blobs/":
+                if not reg.get("blob_redirect"):
+                    return acr_error(404, "BLOB_UNKNOWN", "blob %s is not found" % ref)
+                return 307, "", {"Location": reg["blob_redirect"] + "/" + ref}
+            if ref not in tags:
+                return acr_error(404, "MANIFEST_UNKNOWN", "manifest %s:%s is not found" % (name, ref))
+            manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 2,
+                                   "digest": "sha256:" + hashlib.sha256(("%s:%s" % (name, ref)).encode()).hexdigest()},
+                        "layers": []}
+            digest = "sha256:" + hashlib.sha256(json.dumps(manifest, separators=(",", ":")).encode()).hexdigest()
+            return 200, manifest, {"Docker-Content-Digest": digest}
     if rest.endswith("/tags/list"):
         name = rest[: -len("/tags/list")]
         scope = "repository:%s:pull" % name
