@@ -275,8 +275,11 @@ static CURLcode setup(CURL *h, const struct http_request *req, struct curl_slist
 	SET(CURLOPT_USERAGENT, "azmi/" AZMI_VERSION);
 	SET(CURLOPT_NETRC, (long)CURL_NETRC_IGNORED);
 	SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x->r->body.cap);
-	if (req->no_proxy)
-		SET(CURLOPT_PROXY, ""); /* "" disables every proxy, including the environment's */
+	if (req->no_proxy || req->proxy) {
+		/* "" disables every proxy, including the environment's; an explicit one ignores NO_PROXY too. */
+		SET(CURLOPT_PROXY, req->no_proxy ? "" : req->proxy);
+		SET(CURLOPT_NOPROXY, "");
+	}
 	if (req->ca_file)
 		SET(CURLOPT_CAINFO, req->ca_file);
 	if (req->pin_sha1_hex) {

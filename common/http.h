@@ -59,7 +59,12 @@ struct http_request {
 	long timeout_ms;         /* whole exchange */
 	long connect_timeout_ms; /* connection set-up */
 	bool no_proxy;           /* never use a proxy, whatever the environment says */
-	const char *ca_file;     /* extra CA bundle, or NULL */
+	/*
+	 * Otherwise: NULL lets libcurl read the environment's proxy variables;
+	 * "" means no proxy; a URL is the only proxy (NO_PROXY is then ignored).
+	 */
+	const char *proxy;
+	const char *ca_file; /* extra CA bundle, or NULL */
 	/*
 	 * Trust exactly the server certificate whose SHA-1 (of its DER) is this
 	 * hex string, instead of CA verification (Service Fabric's self-signed

@@ -75,6 +75,7 @@ static bool validate(struct azmi_ctx *ctx, const struct login_conf *c, const cha
 	                          .tenant = c->tenant,
 	                          .cache_dir = o->cache_dir,
 	                          .ca_file = ctx->settings.ca_file,
+	                          .proxy = settings_proxy(&ctx->settings),
 	                          .timeout_ms = ctx->settings.timeout_ms,
 	                          .now = o->now};
 	struct jwt_policy p = {.tenant = c->tenant,

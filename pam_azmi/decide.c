@@ -267,6 +267,8 @@ void login_ctx_defaults(struct azmi_ctx *ctx)
 {
 	if (config_get(&ctx->config, "timeout") == NULL)
 		ctx->settings.timeout_ms = LOGIN_DEFAULT_TIMEOUT_MS;
+	/* Inside su, sudo or sshd the environment is the caller's: proxies from azmi.conf only, never az. */
+	ctx->settings.env_trusted = false;
 }
 
 void login_decide(struct azmi_ctx *ctx, const struct login_conf *c, const char *user,

@@ -8,6 +8,7 @@ tests/suite-30-pam.sh (see rig.py for the world it builds).  Parts:
   cache    decision cache, offline grace, fail closed
   cli      azmi check-login
   sshd     a real sshd and ssh client end to end
+  harden   issue 11 findings 5-8: umask, proxies, az, cache directory, tokens, time budget, IMDS cache
 AZMI_PAM_PARTS may name a subset.  Last line: "30-pam: N passed, M failed".
 """
 
@@ -21,7 +22,8 @@ import test_exports  # noqa: E402
 import test_nss  # noqa: E402
 
 PARTS = [("exports", test_exports.run_tests, False), ("nss", test_nss.run_tests, False)]
-for name, mod in (("pam", "test_pam"), ("auth", "test_auth"), ("cache", "test_cache"), ("cli", "test_cli"), ("sshd", "test_sshd")):
+for name, mod in (("pam", "test_pam"), ("auth", "test_auth"), ("cache", "test_cache"), ("cli", "test_cli"),
+                  ("sshd", "test_sshd"), ("harden", "test_harden")):
     try:
         PARTS.append((name, __import__(mod).run_tests, True))
     except ImportError:
