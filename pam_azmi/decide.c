@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ctx.h"
 #include "dcache.h"
@@ -159,7 +160,7 @@ static void load_cached(const struct login_result *r, struct dcache_entry *e, bo
 		snprintf(note, len, "decision cache unusable: %s", strerror(err));
 		return;
 	}
-	if (strcmp(e->principal, r->principal.id) != 0) {
+	if (strcasecmp(e->principal, r->principal.id) != 0) { /* object ids and UPNs: any case */
 		snprintf(note, len, "cached decision is for another principal (%s): ignored", e->principal);
 		return;
 	}
@@ -284,6 +285,7 @@ void login_decide(struct azmi_ctx *ctx, const struct login_conf *c, const char *
 	memset(&err, 0, sizeof(err));
 	out->level = RBAC_DENY;
 	out->outcome = LOGIN_INTERNAL;
+	ctx_budget_start(ctx); /* one `timeout` for every Azure step of this decision */
 	if (!find_principal(c, user, o, out))
 		return;
 	load_cached(out, &cached, &have, note, sizeof(note));

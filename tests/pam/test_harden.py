@@ -6,10 +6,14 @@ getent, the azmi command, a setuid copy of it) in the suite's private namespace.
   proxy    the caller's proxy variables never steer pam_azmi; azmi.conf's `proxy` does
   az       a setuid azmi never runs the caller's `az`
   cachedir another user who makes /tmp/azmi-<uid> first cannot switch a user's token cache off
+  claims   a token is matched on its oid or `upn`, never on preferred_username / unique_name
+  budget   a login's Azure steps share one `timeout` against a slow Azure
+  imds     the machine's scope is cached between logins (bounded, private, fail closed)
 """
 
 import os
 import pwd
+import time
 import shutil
 import socket
 import stat
@@ -265,6 +269,104 @@ rm -f /run/azmi-under-test
     shutil.rmtree(os.path.join(home, ".cache"), ignore_errors=True)
 
 
+# --- finding 8: tokens matched on oid or upn only ------------------------------------------------------
+
+def claims_cases(rig, res, pam, tk):
+    mallory = scenario.oid(777)
+    auth_conf(rig, tk)
+    scenario.apply(rig.standin)
+    forged_v2 = tk.good("alice", v2=True, oid=mallory, upn=None)
+    r = pam.auth("alice@contoso.com", forged_v2)
+    res.check(r.code == "PAM_AUTH_ERR" and r.has("check=user") and r.has("no upn claim"),
+              "claims: a v2 token of another object id whose preferred_username is alice's UPN -> refused", r)
+    forged_v1 = tk.good("alice", oid=mallory, upn=None)
+    r = pam.auth("alice@contoso.com", forged_v1)
+    res.check(r.code == "PAM_AUTH_ERR" and r.has("check=user"),
+              "claims: a v1 token of another object id with alice's unique_name and no upn -> refused", r)
+    r = pam.auth("alice@contoso.com", tk.good("alice", v2=True, upn=None))
+    res.check(r.code == "PAM_AUTH_ERR" and r.has("no upn claim"),
+              "claims: even alice's own v2 token without upn is refused for a UPN login (no mutable names)", r)
+    rig.add_local("alicemap", 1700)
+    rig.user_map("alicemap %s\n" % scenario.USERS["alice"].upper())
+    auth_conf(rig, tk, user_map="/etc/azmi-users")
+    r = pam.auth("alicemap", tk.good("alice", v2=True, upn=None), acct_args="debug")
+    res.check(r.code == "PAM_SUCCESS",
+              "claims: ... while a login mapped to the object id (upper case in the map) takes it", r)
+    rig.conf(cache_ttl="0")
+
+
+# --- finding 8: one time budget for a login -----------------------------------------------------------
+
+def budget_cases(rig, res, pam):
+    rig.conf(cache_ttl="0", timeout="4")
+    scenario.apply(rig.standin)
+    slow = [{"delay_ms": 3000, "repeat": 10}]
+    rig.standin.script("/metadata/instance", slow)
+    rig.standin.script("/v1.0/users/alice%40contoso.com", slow)
+    rig.standin.script(scenario.arm_path(rig.standin), slow)
+    t = time.time()
+    r = pam.acct("alice@contoso.com")
+    took = time.time() - t
+    res.check(r.code == "PAM_AUTHINFO_UNAVAIL" and took < 4 + 2,
+              "budget: IMDS, Graph and ARM each 3 s slow with timeout 4: the login gives up within the one "
+              "budget (%.1f s), fail closed" % took, (took, r))
+    scenario.apply(rig.standin)
+    rig.standin.script("/metadata/instance", [{"delay_ms": 1000}])
+    rig.standin.script("/v1.0/users/alice%40contoso.com", [{"delay_ms": 1000}])
+    t = time.time()
+    r = pam.acct("alice@contoso.com")
+    took = time.time() - t
+    res.check(r.code == "PAM_SUCCESS" and took < 4,
+              "budget: ... while steps that fit in it together still grant (%.1f s)" % took, r)
+    rig.conf(cache_ttl="0")
+    scenario.apply(rig.standin)
+
+
+# --- finding 8: the machine's scope cached between logins ---------------------------------------------
+
+def imds_cases(rig, res, pam):
+    rig.conf(cache_ttl="0")
+    scenario.apply(rig.standin)
+
+    def instance_requests():
+        return len([q for q in rig.standin.requests() if q.get("path") == "/metadata/instance"])
+
+    for _ in range(3):
+        r = pam.acct("alice@contoso.com")
+    n = instance_requests()
+    st = os.stat(scenario.VM_CACHE) if os.path.exists(scenario.VM_CACHE) else None
+    res.check(r.code == "PAM_SUCCESS" and n == 1,
+              "imds: three logins ask IMDS for the instance metadata once (%d requests)" % n, r)
+    res.check(st is not None and st.st_uid == 0 and stat.S_IMODE(st.st_mode) == 0o600,
+              "imds: ... kept in a root-only file (0600 in /run/azmi)", oct(st.st_mode) if st else "no file")
+    # Bounded lifetime: an entry older than 10 minutes is asked again.
+    with open(scenario.VM_CACHE) as f:
+        text = f.read()
+    old = "\n".join("time %d" % (int(l.split()[1]) - 601) if l.startswith("time ") else l
+                    for l in text.split("\n"))
+    write(scenario.VM_CACHE, old, 0o600)
+    r = pam.acct("alice@contoso.com")
+    res.check(r.code == "PAM_SUCCESS" and instance_requests() == n + 1,
+              "imds: an entry older than its 600 s lifetime is not used", r)
+    # Fail closed: an unsafe or foreign file is never trusted; IMDS failing with no fresh entry denies.
+    os.chmod(scenario.VM_CACHE, 0o644)
+    rig.standin.script("/metadata/instance", [{"status": 500, "repeat": 40}])
+    r = pam.acct("alice@contoso.com")
+    res.check(r.code == "PAM_AUTHINFO_UNAVAIL", "imds: a cache file readable by others is ignored (IMDS 500 -> "
+              "PAM_AUTHINFO_UNAVAIL)", r)
+    scenario.apply(rig.standin)
+    r = pam.acct("alice@contoso.com")
+    with open(scenario.VM_CACHE) as f:
+        text = f.read()
+    write(scenario.VM_CACHE, text.replace("vm-azmi", "vm-other"), 0o600)
+    rig.conf(cache_ttl="0", imds_endpoint="http://169.254.169.254:80")
+    rig.standin.script("/metadata/instance", [{"status": 500, "repeat": 40}])
+    r = pam.acct("alice@contoso.com")
+    res.check(r.code == "PAM_AUTHINFO_UNAVAIL", "imds: an entry for another endpoint is not used", r)
+    rig.conf(cache_ttl="0")
+    scenario.apply(rig.standin)
+
+
 def run_tests(rig, res):
     pam = Pam(rig)
     tk = Tokens(rig)
@@ -272,6 +374,9 @@ def run_tests(rig, res):
     proxy_cases(rig, res, pam, tk)
     az_cases(rig, res)
     cachedir_cases(rig, res)
+    claims_cases(rig, res, pam, tk)
+    budget_cases(rig, res, pam)
+    imds_cases(rig, res, pam)
     rig.clear_state()
     rig.conf(cache_ttl="0")
     scenario.apply(rig.standin)
