@@ -50,6 +50,13 @@ void http_set_curl_functions(const struct http_curl_fns *fns);
  */
 bool http_global_init(void);
 
+/*
+ * The environment of this process is a caller's (pam_azmi inside su, sudo,
+ * sshd): libcurl is then initialised without SSLKEYLOGFILE, as it always is
+ * in a setuid or otherwise AT_SECURE process.  Call before the first request.
+ */
+void http_distrust_environment(void);
+
 struct http_request {
 	const char *method; /* "GET" or "POST" */
 	const char *url;

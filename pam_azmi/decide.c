@@ -12,6 +12,7 @@
 #include "ctx.h"
 #include "dcache.h"
 #include "error.h"
+#include "http.h"
 #include "util.h"
 
 static void step(struct login_result *r, const char *fmt, ...) AZMI_PRINTF(2, 3);
@@ -270,6 +271,7 @@ void login_ctx_defaults(struct azmi_ctx *ctx)
 		ctx->settings.timeout_ms = LOGIN_DEFAULT_TIMEOUT_MS;
 	/* Inside su, sudo or sshd the environment is the caller's: proxies from azmi.conf only, never az. */
 	ctx->settings.env_trusted = false;
+	http_distrust_environment();
 }
 
 void login_decide(struct azmi_ctx *ctx, const struct login_conf *c, const char *user,

@@ -150,7 +150,8 @@ def umask_cases(rig, res, pam, tk):
 def proxy_cases(rig, res, pam, tk):
     trap = ProxyListener()
     env = {v: trap.url for v in PROXY_VARS}
-    env.update({"NO_PROXY": "", "no_proxy": ""})
+    keylog = os.path.join(rig.tmp, "keylog-pam")
+    env.update({"NO_PROXY": "", "no_proxy": "", "SSLKEYLOGFILE": keylog})
     try:
         auth_conf(rig, tk)
         scenario.apply(rig.standin)
@@ -159,6 +160,8 @@ def proxy_cases(rig, res, pam, tk):
         res.check(r.code == "PAM_SUCCESS" and not trap.seen(),
                   "proxy: the caller's proxy variables steer neither the key fetch nor Resource Manager "
                   "(token login, %d connections to the trap)" % len(trap.seen()), (r, trap.seen()))
+        res.check(not os.path.exists(keylog), "keylog: pam_azmi's libcurl never opens the caller's SSLKEYLOGFILE",
+                  keylog)
         r = pam.acct("bob@contoso.com", env=env)
         res.check(r.code == "PAM_SUCCESS" and not trap.seen(),
                   "proxy: ... nor Microsoft Graph and Resource Manager (UPN login, %d connections)"
@@ -211,6 +214,31 @@ def az_cases(rig, res):
     res.check(r.returncode != 0 and not os.path.exists(marker) and "setuid" in out,
               "az: a setuid azmi never runs the az on its caller's PATH (AT_SECURE)",
               (out[-1500:], open(marker).read() if os.path.exists(marker) else "az did not run"))
+    # Remote requests of a setuid azmi ignore the caller's proxy variables too (a registry's token
+    # exchange: the connection may fail, but never through the trap).
+    with open("/etc/hosts") as f:
+        hosts = f.read()
+    if "contosoreg.azurecr.io" not in hosts:
+        write("/etc/hosts", hosts + "127.0.0.1 contosoreg.azurecr.io\n")
+    rig.conf(cache_ttl="0", cache="no")
+    scenario.apply(rig.standin)
+    trap = ProxyListener()
+    try:
+        env = {v: trap.url for v in PROXY_VARS}
+        env.update({"PATH": "/usr/bin:/bin", "NO_PROXY": "", "no_proxy": ""})
+        keylog = os.path.join(d, "keylog-setuid")
+        env["SSLKEYLOGFILE"] = keylog
+        r = as_user(VICTIM, [suid, "acr-token", "contosoreg.azurecr.io", "--timeout", "5"], env=env)
+        ex = [q for q in rig.standin.requests() if q.get("path") == "/metadata/identity/oauth2/token"]
+        res.check(not trap.seen() and ex,
+                  "proxy: a setuid azmi's registry exchange ignores the caller's proxy variables (AT_SECURE)",
+                  (r.stdout[-1000:], trap.seen()))
+        res.check(not os.path.exists(keylog),
+                  "keylog: ... and libcurl never opens the caller's SSLKEYLOGFILE (created as root before)",
+                  os.stat(keylog) if os.path.exists(keylog) else "")
+    finally:
+        trap.close()
+    rig.conf(cache_ttl="0", imds_endpoint="http://127.0.0.1:9", use_azure_cli="yes", cache="no")
     # The same copy without the setuid bit is the user's own program: az runs, as the user.
     os.chmod(suid, 0o755)
     r = as_user(VICTIM, [suid, "token", "--resource", "https://management.azure.com"],
