@@ -55,6 +55,15 @@ static void print_environment(const struct settings *s)
 	}
 	if (!any)
 		printf("  none\n");
+	if (s->proxy != NULL) {
+		printf("proxy of azmi.conf (used instead of the variables for remote services):\n");
+		if (s->proxy[0])
+			print_redacted("proxy", s->proxy);
+		else
+			printf("  none\n");
+	} else if (!s->env_trusted) {
+		printf("  (ignored here: a setuid program uses only the proxy of azmi.conf)\n");
+	}
 }
 
 static void print_cache(struct azmi_ctx *ctx)

@@ -120,6 +120,7 @@ static azmi_err registry_post(struct azmi_ctx *ctx, const char *registry, const 
 	hr.body = form;
 	hr.body_len = strlen(form);
 	hr.ca_file = ctx->settings.ca_file;
+	hr.proxy = settings_proxy(&ctx->settings);
 	for (;;) {
 		int64_t now = util_mono_ms();
 		long delay;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -144,6 +145,10 @@ azmi_err azcli_get_token(const char *resource, int64_t deadline_ms, struct azmi_
 	int e;
 
 	*out = NULL;
+	/* The last guard: a setuid program would run the caller's az (PATH) with its privileges. */
+	if (getauxval(AT_SECURE) != 0)
+		return err_set(err, AZMI_ERR_UNAVAILABLE, "azure_cli", 0,
+		               "azure_cli: the Azure CLI is never run from a setuid program");
 	if (resource[0] == '-' || strlen(resource) >= sizeof(res))
 		return err_set(err, AZMI_ERR_USAGE, "azure_cli", 0,
 		               "azure_cli: a resource cannot start with '-' or exceed 1024 characters");

@@ -12,24 +12,11 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "cache_dir.h"
 #include "token.h"
 #include "util.h"
 
 #define CACHE_MAGIC "azmi-token-cache 1"
-
-char *file_cache_default_dir(void)
-{
-	const char *xdg = secure_getenv("XDG_RUNTIME_DIR");
-	char *dir = NULL;
-
-	if (geteuid() == 0)
-		return strdup("/run/azmi");
-	if (xdg && xdg[0] == '/' && asprintf(&dir, "%s/azmi", xdg) >= 0)
-		return dir;
-	if (asprintf(&dir, "/tmp/azmi-%u", (unsigned)geteuid()) < 0)
-		return NULL;
-	return dir;
-}
 
 /* Owned by us and private; says why not in `why`. */
 static bool private_to_us(const struct stat *st, const char **why)
@@ -47,40 +34,8 @@ static bool private_to_us(const struct stat *st, const char **why)
 
 void file_cache_open(struct file_cache *fc, const char *dir, const struct log_sink *log)
 {
-	struct stat st;
-	const char *why = NULL;
-	int fd;
-
-	fc->dirfd = -1;
 	fc->log = log;
-	fc->dir = dir ? strdup(dir) : file_cache_default_dir();
-	if (fc->dir == NULL)
-		return;
-	fd = open(fc->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT) {
-		if (mkdir(fc->dir, 0700) != 0 && errno != EEXIST) {
-			log_line(log, AZMI_LOG_WARNING, "token cache off: cannot create %s: %s", fc->dir,
-			         strerror(errno));
-			return;
-		}
-		fd = open(fc->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	}
-	if (fd < 0) {
-		log_line(log, AZMI_LOG_WARNING, "token cache off: cannot open %s: %s", fc->dir,
-		         errno == ELOOP || errno == ENOTDIR ? "not a directory (a symbolic link?)"
-		                                            : strerror(errno));
-		return;
-	}
-	if (fstat(fd, &st) != 0 || !private_to_us(&st, &why)) {
-		log_line(log, AZMI_LOG_WARNING,
-		         "token cache off: %s is %s (mode %04o, uid %u); it must be a 0700 "
-		         "directory of uid %u",
-		         fc->dir, why ? why : "unreadable", (unsigned)(st.st_mode & 07777),
-		         (unsigned)st.st_uid, (unsigned)geteuid());
-		close(fd);
-		return;
-	}
-	fc->dirfd = fd;
+	fc->dirfd = cache_dir_open(dir, log, &fc->dir);
 }
 
 void file_cache_close(struct file_cache *fc)

@@ -24,15 +24,16 @@ struct file_cache {
 };
 
 /*
- * Open (creating if needed) `dir`, or the per-user default when NULL:
- * /run/azmi for root, $XDG_RUNTIME_DIR/azmi, else /tmp/azmi-<uid>.  An
- * unsafe directory turns the cache off with a warning; that is not an error.
+ * Open (creating if needed) `dir`, or the per-user default when NULL
+ * (cache_dir.h: /run/azmi for root; $XDG_RUNTIME_DIR/azmi, /tmp/azmi-<uid>
+ * or ~/.cache/azmi, whichever is first private to the user).  An unsafe
+ * directory turns the cache off with a warning; that is not an error.
  */
 void file_cache_open(struct file_cache *fc, const char *dir, const struct log_sink *log);
 void file_cache_close(struct file_cache *fc);
 bool file_cache_enabled(const struct file_cache *fc);
 
-/* The default directory for the effective user (malloc'd), as described above. */
+/* The first choice of default directory for the effective user (malloc'd): /run/azmi or /tmp/azmi-<uid>. */
 char *file_cache_default_dir(void);
 
 /* The cached token for `k`, if a safe, well-formed, unexpired file holds one; else NULL. */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/auxv.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -26,6 +27,7 @@ static const char *const known_keys[] = {
     "cache_dir",
     "cache",
     "use_azure_cli",
+    "proxy",
     /* curl plug-in */
     "curl_rule",
     "storage_version",
@@ -374,6 +376,19 @@ static azmi_err settings_from_file(struct settings *s, struct config_file *cf, s
 	if ((v = config_get(cf, "use_azure_cli")) != NULL && parse_yes_no(v, &s->use_azure_cli) != 0)
 		return err_set(err, AZMI_ERR_CONFIG, "config", 0, "%s: use_azure_cli must be yes or no",
 		               where);
+	if ((v = config_get(cf, "proxy")) != NULL) {
+		bool none = strcmp(v, "none") == 0;
+		if (!none &&
+		    !(valid_endpoint(v) ||
+		      ((strncmp(v, "socks5://", 9) == 0 || strncmp(v, "socks5h://", 10) == 0) &&
+		       util_is_printable(v, strlen(v)) && strchr(v, ' ') == NULL && strlen(v) < 2048)))
+			return err_set(
+			    err, AZMI_ERR_CONFIG, "config", 0,
+			    "%s: proxy must be an http://, https://, socks5:// or socks5h:// URL, or none",
+			    where);
+		if (set_string(&s->proxy, none ? "" : v))
+			return AZMI_ERR_NOMEM;
+	}
 	if ((v = config_get(cf, "timeout")) != NULL) {
 		if (!util_parse_int64(v, strlen(v), 1, 3600, &n))
 			return err_set(err, AZMI_ERR_CONFIG, "config", 0,
@@ -497,6 +512,7 @@ azmi_err settings_load(struct settings *s, struct config_file *cf, struct azmi_e
 	s->timeout_ms = DEFAULT_TIMEOUT_MS;
 	s->cache_enabled = true;
 	s->cloud = CLOUD_PUBLIC;
+	s->env_trusted = getauxval(AT_SECURE) == 0;
 	if (set_string(&s->imds_endpoint, DEFAULT_IMDS_ENDPOINT))
 		return err_set(err, AZMI_ERR_NOMEM, "config", 0, "out of memory");
 	if ((r = settings_from_file(s, cf, err)) != AZMI_OK)
@@ -504,10 +520,18 @@ azmi_err settings_load(struct settings *s, struct config_file *cf, struct azmi_e
 	return settings_from_env(s, err);
 }
 
+const char *settings_proxy(const struct settings *s)
+{
+	if (s->proxy != NULL)
+		return s->proxy;
+	return s->env_trusted ? NULL : "";
+}
+
 void settings_free(struct settings *s)
 {
 	char **plain[] = {&s->imds_endpoint,
 	                  &s->ca_file,
+	                  &s->proxy,
 	                  &s->cache_dir,
 	                  &s->authority_host,
 	                  &s->arm_endpoint,

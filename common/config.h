@@ -42,7 +42,15 @@ struct settings {
 	char *cache_dir; /* NULL: the per-user default */
 	bool cache_enabled;
 
-	bool use_azure_cli;   /* the Azure CLI is a link of the default chain */
+	bool use_azure_cli; /* the Azure CLI is a link of the default chain */
+	char *proxy;        /* `proxy` of the file for remote requests: a URL, "" for none; NULL unset */
+	/*
+	 * The environment may steer this process: proxies libcurl would read
+	 * with plain getenv, the Azure CLI found on PATH.  False in a setuid or
+	 * otherwise AT_SECURE process, and in logins (pam_azmi, check-login),
+	 * where the environment is the caller's.
+	 */
+	bool env_trusted;
 	char *authority_host; /* https base URL of Entra (AZURE_AUTHORITY_HOST or the cloud's) */
 
 	/* Logins: where Azure RBAC is asked (https only, no trailing slash). */
@@ -101,6 +109,14 @@ int settings_parse_cloud(const char *name, enum azmi_cloud *out);
 /* The cloud's default Resource Manager and Microsoft Graph base URLs (also their token audiences). */
 const char *settings_cloud_arm(enum azmi_cloud cloud);
 const char *settings_cloud_graph(enum azmi_cloud cloud);
+
+/*
+ * The proxy of a remote request (Entra, Resource Manager, Graph, registries,
+ * the tenant's keys): the file's `proxy` when set ("" for none); otherwise
+ * NULL (libcurl's environment rules) where the environment is trusted, and
+ * "" (no proxy at all) where it is not.  IMDS-like endpoints never use one.
+ */
+const char *settings_proxy(const struct settings *s);
 
 /* Keys that other parts of azmi read; not reported as unknown by the core. */
 bool config_key_is_known(const char *key);

@@ -50,8 +50,15 @@ bool credential_configured(const struct settings *s, enum cred_id c, char *why, 
 		         "AZURE_FEDERATED_TOKEN_FILE)");
 		return false;
 	case CRED_MANAGED:
-	case CRED_AZURE_CLI:
 		return true;
+	case CRED_AZURE_CLI:
+		if (s->env_trusted)
+			return true;
+		/* az is found on the caller's PATH and reads the caller's files: never from su, sudo or sshd. */
+		snprintf(
+		    why, whylen,
+		    "never run from a login module or a setuid program (the environment is the caller's)");
+		return false;
 	default:
 		snprintf(why, whylen, "unknown credential");
 		return false;

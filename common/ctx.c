@@ -114,6 +114,18 @@ struct file_cache *ctx_files(struct azmi_ctx *ctx)
 	return &ctx->files;
 }
 
+void ctx_budget_start(struct azmi_ctx *ctx)
+{
+	ctx->deadline_ms = util_mono_ms() + ctx->settings.timeout_ms;
+}
+
+int64_t ctx_deadline(const struct azmi_ctx *ctx)
+{
+	int64_t d = util_mono_ms() + ctx->settings.timeout_ms;
+
+	return ctx->deadline_ms > 0 && ctx->deadline_ms < d ? ctx->deadline_ms : d;
+}
+
 /* Printable, no spaces, bounded: these strings go into URLs, file contents and messages. */
 static bool plain_text(const char *s, size_t max)
 {

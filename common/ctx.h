@@ -35,9 +35,21 @@ struct azmi_ctx {
 	pthread_mutex_t files_lock; /* opening the cache directory once */
 	struct log_sink log;
 	struct role_cache roles; /* role definitions read by rbac_decide */
+	/*
+	 * Monotonic end of the current login decision, 0 when none: every
+	 * Azure step (instance metadata, Graph, Resource Manager, the tenant's
+	 * keys) shares it, so a slow Azure cannot stretch a login past `timeout`.
+	 */
+	int64_t deadline_ms;
 };
 
 /* The file cache, opened on first use (so that a context that never fetches touches no directory). */
 struct file_cache *ctx_files(struct azmi_ctx *ctx);
+
+/* Start a decision's one time budget: `timeout` from now, for every step that follows. */
+void ctx_budget_start(struct azmi_ctx *ctx);
+
+/* The deadline of one step: `timeout` from now, but never past the decision's budget. */
+int64_t ctx_deadline(const struct azmi_ctx *ctx);
 
 #endif

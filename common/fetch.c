@@ -181,6 +181,7 @@ static void fill_http_request(const struct fetch_params *p, const struct src_req
 	hr->connect_timeout_ms = p->connect_timeout_ms;
 	/* Identity endpoints are local to the machine: a proxy must never see these requests. */
 	hr->no_proxy = !sr->use_proxy;
+	hr->proxy = settings_proxy(p->settings);
 	hr->ca_file = p->settings->ca_file;
 	hr->pin_sha1_hex = sr->pin_sha1_hex;
 }

@@ -1,4 +1,4 @@
-/* fileio.c - bounded reads of small files. */
+/* fileio.c - bounded reads of small files; the state directories. */
 #include "fileio.h"
 
 #include <errno.h>
@@ -48,5 +48,37 @@ int fileio_read(const char *path, size_t max, bool follow, char **out, size_t *l
 	data[got] = '\0';
 	*out = data;
 	*len = got;
+	return 0;
+}
+
+int fileio_dir_open(int atfd, const char *path, mode_t mode, bool create, bool repair, int *fd)
+{
+	struct stat st;
+	bool made = false;
+	int d;
+
+	*fd = -1;
+	d = openat(atfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (d < 0 && errno == ENOENT && create) {
+		if (mkdirat(atfd, path, mode & 07777) == 0)
+			made = true;
+		else if (errno != EEXIST)
+			return errno;
+		d = openat(atfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	}
+	if (d < 0)
+		return errno == ENOTDIR ? ELOOP : errno;
+	if (fstat(d, &st) != 0) {
+		int e = errno;
+		close(d);
+		return e;
+	}
+	if ((made || repair) && st.st_uid == geteuid() && (st.st_mode & 07777) != (mode & 07777) &&
+	    fchmod(d, mode & 07777) != 0) {
+		int e = errno;
+		close(d);
+		return e;
+	}
+	*fd = d;
 	return 0;
 }

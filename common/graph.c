@@ -101,8 +101,7 @@ azmi_err graph_user_oid(struct azmi_ctx *ctx, const char *upn, char oid[64], str
 		return err_set(err, AZMI_ERR_NOMEM, "graph", 0, "out of memory");
 	}
 	{
-		struct rest_call c = {
-		    &svc, "GET", url, NULL, util_mono_ms() + ctx->settings.timeout_ms, GRAPH_MAX_BODY};
+		struct rest_call c = {&svc, "GET", url, NULL, ctx_deadline(ctx), GRAPH_MAX_BODY};
 		rc = rest_perform(ctx, &c, &resp, err);
 	}
 	if (rc == AZMI_OK) {
@@ -210,7 +209,7 @@ azmi_err graph_check_groups(struct azmi_ctx *ctx, const char *oid, const char *c
 	rest_graph_service(ctx, &svc);
 	if (asprintf(&url, "%s/v1.0/directoryObjects/%s/checkMemberGroups", svc.base, id) < 0)
 		return err_set(err, AZMI_ERR_NOMEM, "graph", 0, "out of memory");
-	deadline = util_mono_ms() + ctx->settings.timeout_ms;
+	deadline = ctx_deadline(ctx);
 	for (size_t at = 0; at < n && rc == AZMI_OK; at += GRAPH_BATCH)
 		rc = check_batch(ctx, &svc, url, group_ids + at, n - at < GRAPH_BATCH ? n - at : GRAPH_BATCH,
 		                 member + at, deadline, err);

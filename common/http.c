@@ -3,10 +3,12 @@
 
 #include <dlfcn.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/auxv.h>
 
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
@@ -15,8 +17,11 @@
 #include "timefmt.h"
 #include "util.h"
 
+extern char **environ;
+
 static struct http_curl_fns curl_fns;
 static bool curl_ready;
+static atomic_bool env_distrusted;
 static char curl_load_error[256];
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 
@@ -25,18 +30,58 @@ void http_set_curl_functions(const struct http_curl_fns *fns)
 	curl_fns = *fns;
 }
 
+void http_distrust_environment(void)
+{
+	atomic_store(&env_distrusted, true);
+}
+
+/*
+ * libcurl reads SSLKEYLOGFILE with plain getenv when it sets up TLS, and
+ * opens (creates) that file to append each connection's secrets.  Where the
+ * environment is a caller's (setuid, AT_SECURE, logins) it must not see it:
+ * the environment it is loaded and initialised with leaves that variable
+ * out.  A copy of the pointer list, swapped in only for this once-per-process
+ * step (PAM hosts do it on their one thread).
+ */
+static char **without_keylog(void)
+{
+	size_t n = 0, k = 0;
+	char **copy;
+
+	if (environ == NULL)
+		return NULL;
+	while (environ[n] != NULL)
+		n++;
+	if ((copy = calloc(n + 1, sizeof(*copy))) == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(environ[i], "SSLKEYLOGFILE=", 14) != 0)
+			copy[k++] = environ[i];
+	return copy;
+}
+
 #define LOAD(field, name) (curl_fns.field = (__typeof__(curl_fns.field))dlsym(lib, name)) != NULL
 
 static void global_init_once(void)
 {
+	bool shield = (atomic_load(&env_distrusted) || getauxval(AT_SECURE) != 0) && getenv("SSLKEYLOGFILE");
+	char **saved = environ, **clean = shield ? without_keylog() : NULL;
 	void *lib;
+
+	if (shield && clean == NULL) {
+		/* Better no libcurl than one that writes TLS secrets where the caller says. */
+		snprintf(curl_load_error, sizeof(curl_load_error), "out of memory");
+		return;
+	}
+	if (clean != NULL)
+		environ = clean;
 
 	if (curl_fns.easy_init == NULL) {
 		lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
 		if (lib == NULL) {
 			snprintf(curl_load_error, sizeof(curl_load_error), "cannot load libcurl.so.4: %s",
 			         dlerror());
-			return;
+			goto out;
 		}
 		if (!(LOAD(easy_init, "curl_easy_init") && LOAD(easy_setopt, "curl_easy_setopt") &&
 		      LOAD(easy_perform, "curl_easy_perform") && LOAD(easy_getinfo, "curl_easy_getinfo") &&
@@ -46,12 +91,17 @@ static void global_init_once(void)
 			snprintf(curl_load_error, sizeof(curl_load_error),
 			         "libcurl.so.4 lacks a needed function");
 			curl_fns.easy_init = NULL;
-			return;
+			goto out;
 		}
 	}
 	if (curl_fns.global_init)
 		curl_fns.global_init(CURL_GLOBAL_DEFAULT);
 	curl_ready = true;
+out:
+	if (clean != NULL) {
+		environ = saved;
+		free(clean);
+	}
 }
 
 bool http_global_init(void)
@@ -275,8 +325,11 @@ static CURLcode setup(CURL *h, const struct http_request *req, struct curl_slist
 	SET(CURLOPT_USERAGENT, "azmi/" AZMI_VERSION);
 	SET(CURLOPT_NETRC, (long)CURL_NETRC_IGNORED);
 	SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x->r->body.cap);
-	if (req->no_proxy)
-		SET(CURLOPT_PROXY, ""); /* "" disables every proxy, including the environment's */
+	if (req->no_proxy || req->proxy) {
+		/* "" disables every proxy, including the environment's; an explicit one ignores NO_PROXY too. */
+		SET(CURLOPT_PROXY, req->no_proxy ? "" : req->proxy);
+		SET(CURLOPT_NOPROXY, "");
+	}
 	if (req->ca_file)
 		SET(CURLOPT_CAINFO, req->ca_file);
 	if (req->pin_sha1_hex) {

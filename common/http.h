@@ -50,6 +50,13 @@ void http_set_curl_functions(const struct http_curl_fns *fns);
  */
 bool http_global_init(void);
 
+/*
+ * The environment of this process is a caller's (pam_azmi inside su, sudo,
+ * sshd): libcurl is then initialised without SSLKEYLOGFILE, as it always is
+ * in a setuid or otherwise AT_SECURE process.  Call before the first request.
+ */
+void http_distrust_environment(void);
+
 struct http_request {
 	const char *method; /* "GET" or "POST" */
 	const char *url;
@@ -59,7 +66,12 @@ struct http_request {
 	long timeout_ms;         /* whole exchange */
 	long connect_timeout_ms; /* connection set-up */
 	bool no_proxy;           /* never use a proxy, whatever the environment says */
-	const char *ca_file;     /* extra CA bundle, or NULL */
+	/*
+	 * Otherwise: NULL lets libcurl read the environment's proxy variables;
+	 * "" means no proxy; a URL is the only proxy (NO_PROXY is then ignored).
+	 */
+	const char *proxy;
+	const char *ca_file; /* extra CA bundle, or NULL */
 	/*
 	 * Trust exactly the server certificate whose SHA-1 (of its DER) is this
 	 * hex string, instead of CA verification (Service Fabric's self-signed

@@ -134,6 +134,7 @@ static azmi_err fetch(const struct jwks_source *src, int ver, const char *path, 
 	req.timeout_ms = src->timeout_ms > 0 ? src->timeout_ms : 15000L;
 	req.connect_timeout_ms = req.timeout_ms < CONNECT_TIMEOUT_MS ? req.timeout_ms : CONNECT_TIMEOUT_MS;
 	req.ca_file = src->ca_file;
+	req.proxy = src->proxy;
 	http_response_init(&resp, JWKS_MAX_BYTES);
 	if ((rc = http_perform(&req, &resp)) != AZMI_OK)
 		err_set(err, rc, "jwks", 0, "jwks: GET %.300s: %s", url, resp.curl_error);

@@ -24,6 +24,7 @@ struct jwks_source {
 	const char *tenant;    /* tenant id: a GUID or a domain name */
 	const char *cache_dir; /* directory of jwks-<tenant>[-v1].json; NULL: no cache */
 	const char *ca_file;   /* extra CA bundle, or NULL */
+	const char *proxy;     /* as http_request.proxy: NULL the environment's, "" none, or a URL */
 	long timeout_ms;       /* the whole fetch */
 	int64_t now;           /* 0: the clock (a seam for tests) */
 };

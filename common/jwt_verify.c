@@ -206,6 +206,8 @@ static enum jwt_status user_claims(struct json_object *claims, struct jwt_claims
 	for (size_t i = 0; i < ARRAY_SIZE(name_keys) && c->name[0] == '\0'; i++)
 		if (!copy_string(claims, name_keys[i], c->name, sizeof(c->name)))
 			c->name[0] = '\0';
+	if (!copy_string(claims, "upn", c->upn, sizeof(c->upn)))
+		c->upn[0] = '\0';
 	if (copy_list(claims, "roles", &c->roles[0][0], JWT_ROLE_MAX, JWT_MAX_ROLES, &c->nroles) < 0)
 		return fail(JWT_BAD_CLAIMS, why, whylen, "roles is not a list of at most %d names",
 		            JWT_MAX_ROLES);

@@ -61,7 +61,14 @@ struct jwt_claims {
 	int ver; /* 1 or 2 */
 	char oid[40];
 	char tid[40];
-	char name[JWT_NAME_MAX]; /* upn, else unique_name, else preferred_username; "" when none */
+	char name
+	    [JWT_NAME_MAX]; /* upn, else unique_name, else preferred_username; "" when none: for display */
+	/*
+	 * The `upn` claim alone, "" when absent: the only name a token may be
+	 * matched on.  preferred_username (and v1's unique_name) can change
+	 * under the user's or a guest tenant's control and never identify anyone.
+	 */
+	char upn[JWT_NAME_MAX];
 	char kid[JWT_KID_MAX + 1];
 	int64_t exp;
 	char roles[JWT_MAX_ROLES][JWT_ROLE_MAX];

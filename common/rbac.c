@@ -122,7 +122,7 @@ static azmi_err role_lookup(struct decide *d, const struct rbac_assignment *a, s
 	azmi_err rc;
 
 	for (size_t k = 0; k < i; k++) {
-		if (strcmp(roles[k].guid, a->roledef_guid) == 0) {
+		if (strcasecmp(roles[k].guid, a->roledef_guid) == 0) {
 			roles[i] = roles[k];
 			return AZMI_OK;
 		}
@@ -164,7 +164,7 @@ static azmi_err roles_lookup(struct decide *d, const struct rbac_list *l, struct
 		if ((rc = role_lookup(d, a, roles, i, &fetches)) != AZMI_OK)
 			return rc;
 		if ((roles[i].grants & admin) &&
-		    (strcmp(a->principal_id, d->oid) == 0 || strcasecmp(a->principal_type, "Group") == 0))
+		    (strcasecmp(a->principal_id, d->oid) == 0 || strcasecmp(a->principal_type, "Group") == 0))
 			break; /* nothing can do better; deny assignments come later */
 	}
 	return AZMI_OK;
@@ -273,7 +273,7 @@ azmi_err rbac_decide(struct azmi_ctx *ctx, const struct vm_info *vm, const char 
 		d.oid[i] = oid[i] >= 'A' && oid[i] <= 'Z' ? (char)(oid[i] - 'A' + 'a') : oid[i];
 	memset(&result, 0, sizeof(result));
 	d.out = &result;
-	d.deadline = util_mono_ms() + ctx->settings.timeout_ms;
+	d.deadline = ctx_deadline(ctx);
 	rest_arm_service(ctx, vm->az_environment, &d.arm);
 	rc = decide_run(&d);
 	snprintf(out->correlation_id, sizeof(out->correlation_id), "%s", result.correlation_id);

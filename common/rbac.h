@@ -44,6 +44,12 @@ struct vm_info {
  */
 azmi_err vm_info_get(struct azmi_ctx *ctx, struct vm_info *out, struct azmi_error *err);
 
+/*
+ * Fill out's resource_id, subscription_id, resource_group and name from
+ * `resource_id` when it has the shape vm_info_get accepts; false otherwise.
+ */
+bool vm_info_split(const char *resource_id, bool arc, struct vm_info *out);
+
 /* True when `resource_id` has the shape vm_info_get accepts (a VM's, or with `arc` an Arc server's). */
 bool vm_info_resource_id_valid(const char *resource_id, bool arc);
 

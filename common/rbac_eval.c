@@ -76,7 +76,7 @@ static const char *role_label(const struct rbac_eval *e, size_t i)
 	if (e->roles[i].guid[0])
 		return e->roles[i].name;
 	for (size_t k = 0; k < ARRAY_SIZE(well_known); k++)
-		if (strcmp(well_known[k].guid, a->roledef_guid) == 0)
+		if (strcasecmp(well_known[k].guid, a->roledef_guid) == 0)
 			return well_known[k].name;
 	return a->roledef_guid;
 }
@@ -165,10 +165,11 @@ static bool deny_relevant(const struct rbac_deny *d, const char *vm_scope, unsig
 	       (!d->no_children || scope_equal(d->scope, vm_scope));
 }
 
+/* Object ids compare in any case: ARM, Graph, tokens and map files do not agree on one. */
 static bool names(const struct rbac_principal *p, size_t n, const char *id)
 {
 	for (size_t i = 0; i < n; i++)
-		if (strcmp(p[i].id, id) == 0)
+		if (strcasecmp(p[i].id, id) == 0)
 			return true;
 	return false;
 }
@@ -203,7 +204,7 @@ static bool deny_targets(const struct rbac_eval *e, const struct rbac_deny *d, c
 static bool seen(const char **ids, size_t n, const char *id)
 {
 	for (size_t i = 0; i < n; i++)
-		if (strcmp(ids[i], id) == 0)
+		if (strcasecmp(ids[i], id) == 0)
 			return true;
 	return false;
 }

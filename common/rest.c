@@ -130,7 +130,8 @@ static azmi_err transport_error(const struct rest_call *c, azmi_err rc, const st
 	return rc;
 }
 
-static void fill_request(const struct rest_call *c, const char *auth, struct http_request *hr)
+static void fill_request(const struct azmi_ctx *ctx, const struct rest_call *c, const char *auth,
+                         struct http_request *hr)
 {
 	memset(hr, 0, sizeof(*hr));
 	hr->method = c->method;
@@ -141,8 +142,8 @@ static void fill_request(const struct rest_call *c, const char *auth, struct htt
 		hr->body = c->body;
 		hr->body_len = strlen(c->body);
 	}
-	/* Remote services: the environment's proxy is honoured, as for Entra. */
-	hr->no_proxy = false;
+	/* Remote services: the configured proxy, or the environment's where it may steer us (as for Entra). */
+	hr->proxy = settings_proxy(&ctx->settings);
 }
 
 azmi_err rest_perform(struct azmi_ctx *ctx, const struct rest_call *c, struct http_response *resp,
@@ -168,7 +169,7 @@ azmi_err rest_perform(struct azmi_ctx *ctx, const struct rest_call *c, struct ht
 				             "%s: no time left to ask %s", c->svc->name, c->svc->base);
 			break;
 		}
-		fill_request(c, auth, &hr);
+		fill_request(ctx, c, auth, &hr);
 		hr.ca_file = ctx->settings.ca_file;
 		hr.timeout_ms = (long)(c->deadline_ms - now);
 		hr.connect_timeout_ms =

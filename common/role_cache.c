@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 void role_cache_init(struct role_cache *c)
 {
@@ -22,7 +23,7 @@ void role_cache_destroy(struct role_cache *c)
 static struct role_cache_entry *find(struct role_cache *c, const char *guid)
 {
 	for (size_t i = 0; i < c->count; i++)
-		if (strcmp(c->items[i].role.guid, guid) == 0)
+		if (strcasecmp(c->items[i].role.guid, guid) == 0)
 			return &c->items[i];
 	return NULL;
 }

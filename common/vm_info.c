@@ -18,6 +18,7 @@
 #include "retry.h"
 #include "source.h"
 #include "util.h"
+#include "vm_cache.h"
 
 #define IMDS_INSTANCE_QUERY "/metadata/instance?api-version=2021-02-01"
 #define ARC_INSTANCE_QUERY  "/metadata/instance?api-version=2020-06-01"
@@ -45,7 +46,7 @@ static bool name_chars(const char *s, size_t len, size_t max, bool parens)
  * Split a machine's resource id into its parts:
  * /subscriptions/<guid>/resourceGroups/<rg><provider><name>, the fixed words case-insensitive.
  */
-static bool split_resource_id(const char *id, bool arc, struct vm_info *out)
+bool vm_info_split(const char *id, bool arc, struct vm_info *out)
 {
 	const char *provider = arc ? ARC_PROVIDER : VM_PROVIDER;
 	size_t len = strlen(id), plen = strlen(provider), rglen, nlen;
@@ -75,7 +76,7 @@ bool vm_info_resource_id_valid(const char *resource_id, bool arc)
 {
 	struct vm_info scratch;
 
-	return resource_id != NULL && split_resource_id(resource_id, arc, &scratch);
+	return resource_id != NULL && vm_info_split(resource_id, arc, &scratch);
 }
 
 /* An optional printable string member that must fit `out`; false when present but unfit. */
@@ -116,7 +117,7 @@ static azmi_err parse_instance(const char *body, size_t len, bool arc, struct vm
 		goto out;
 	}
 	if (!optional_field(compute, "resourceId", id, sizeof(id)) || id[0] == '\0' ||
-	    !split_resource_id(id, arc, out)) {
+	    !vm_info_split(id, arc, out)) {
 		snprintf(why, whylen,
 		         "compute.resourceId is not the id of %s "
 		         "(/subscriptions/<guid>/resourceGroups/<name>%s<name>)",
@@ -214,6 +215,14 @@ static azmi_err ask(struct azmi_ctx *ctx, const char *name, const char *base, bo
 	}
 }
 
+/* The private directory of the token cache, where the scope is kept between logins; -1 when off. */
+static int cache_dir(struct azmi_ctx *ctx)
+{
+	struct file_cache *fc = ctx_files(ctx);
+
+	return file_cache_enabled(fc) ? fc->dirfd : -1;
+}
+
 azmi_err vm_info_get(struct azmi_ctx *ctx, struct vm_info *out, struct azmi_error *err)
 {
 	struct http_response resp;
@@ -234,13 +243,21 @@ azmi_err vm_info_get(struct azmi_ctx *ctx, struct vm_info *out, struct azmi_erro
 	name = arc ? "arc" : "imds";
 	if (asprintf(&url, "%s%s", base, arc ? ARC_INSTANCE_QUERY : IMDS_INSTANCE_QUERY) < 0)
 		return err_set(err, AZMI_ERR_NOMEM, name, 0, "out of memory");
+	if (ctx->settings.cache_enabled && vm_cache_load(cache_dir(ctx), base, arc, util_now(), out)) {
+		log_line(&ctx->log, AZMI_LOG_DEBUG, "%s: the machine's scope from the cache (%d s at most)",
+		         name, VM_CACHE_TTL);
+		free(url);
+		return AZMI_OK;
+	}
 	http_response_init(&resp, INSTANCE_MAX_BODY);
-	rc = ask(ctx, name, base, arc, url, util_mono_ms() + ctx->settings.timeout_ms, &resp, err);
+	rc = ask(ctx, name, base, arc, url, ctx_deadline(ctx), &resp, err);
 	if (rc == AZMI_OK) {
 		rc = parse_instance(resp.body.data ? resp.body.data : "", resp.body.len, arc, &info, why,
 		                    sizeof(why));
 		if (rc != AZMI_OK)
 			err_set(err, rc, name, 200, "%s: GET %s: HTTP 200 but %s", name, url, why);
+		else if (ctx->settings.cache_enabled)
+			vm_cache_store(cache_dir(ctx), &info, base, util_now());
 	}
 	http_response_free(&resp);
 	free(url);

@@ -12,6 +12,7 @@
 #include "jwks_store.h"
 #include "jwt_verify.h"
 #include "principal.h"
+#include "util.h"
 
 static void outcome(struct auth_result *r, enum auth_outcome o, const char *check, const char *fmt, ...)
     AZMI_PRINTF(4, 5);
@@ -75,7 +76,8 @@ static bool validate(struct azmi_ctx *ctx, const struct login_conf *c, const cha
 	                          .tenant = c->tenant,
 	                          .cache_dir = o->cache_dir,
 	                          .ca_file = ctx->settings.ca_file,
-	                          .timeout_ms = ctx->settings.timeout_ms,
+	                          .proxy = settings_proxy(&ctx->settings),
+	                          .timeout_ms = 1,
 	                          .now = o->now};
 	struct jwt_policy p = {.tenant = c->tenant,
 	                       .authority = authority,
@@ -93,8 +95,10 @@ static bool validate(struct azmi_ctx *ctx, const struct login_conf *c, const cha
 		auds[i] = c->audiences[i];
 	for (int round = 0; round < 2 && st == JWT_UNKNOWN_KID; round++) {
 		bool stale = false;
+		int64_t left = ctx_deadline(ctx) - util_mono_ms();
 		jwks_free(keys);
 		keys = NULL;
+		src.timeout_ms = left > 1 ? (long)left : 1L; /* what is left of the auth phase's budget */
 		if (jwks_load(&src, ver, round > 0, &keys, &stale, &err) != AZMI_OK) {
 			outcome(r,
 			        err.code == AZMI_ERR_CONFIG  ? AUTH_CONFIG
@@ -116,12 +120,15 @@ static bool validate(struct azmi_ctx *ctx, const struct login_conf *c, const cha
 	return true;
 }
 
-/* The token's user is the login name's principal: its oid, or its UPN (any case). */
+/*
+ * The token's user is the login name's principal: its object id, or its
+ * UPN (any case) from the `upn` claim only; preferred_username is mutable.
+ */
 static bool same_user(const struct principal *p, const struct jwt_claims *cl)
 {
 	if (p->is_oid)
 		return strcasecmp(p->id, cl->oid) == 0;
-	return cl->name[0] != '\0' && strcasecmp(p->id, cl->name) == 0;
+	return cl->upn[0] != '\0' && strcasecmp(p->id, cl->upn) == 0;
 }
 
 static bool has_role(const struct jwt_claims *cl, const char *role)
@@ -218,6 +225,7 @@ void auth_check_token(struct azmi_ctx *ctx, const struct login_conf *c, const ch
 
 	memset(out, 0, sizeof(*out));
 	out->level = RBAC_DENY;
+	ctx_budget_start(ctx); /* one `timeout` for the key fetch and Graph together */
 	if (!auth_enabled(c)) {
 		outcome(out, AUTH_NOT_MINE, "", "no tenant and audiences configured for tokens");
 		return;
@@ -243,8 +251,16 @@ void auth_check_token(struct azmi_ctx *ctx, const struct login_conf *c, const ch
 	if (!validate(ctx, c, token, len, o, cl, out))
 		goto done;
 	if (!same_user(&p, cl)) {
-		outcome(out, AUTH_DENIED, "user", "the token is for another user (oid %s), not %s", cl->oid,
-		        p.id);
+		if (!p.is_oid && cl->upn[0] == '\0')
+			outcome(
+			    out, AUTH_DENIED, "user",
+			    "the token (oid %s) has no upn claim, and preferred_username is never trusted: "
+			    "add the upn optional claim to the application, or map %s to the object id in "
+			    "user_map",
+			    cl->oid, p.id);
+		else
+			outcome(out, AUTH_DENIED, "user", "the token is for another user (oid %s), not %s",
+			        cl->oid, p.id);
 		goto done;
 	}
 	if (!policy_ok(ctx, c, cl, out))

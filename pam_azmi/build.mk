@@ -45,6 +45,7 @@ INSTALL_EXTRA += install-pam
 .PHONY: install-pam pam-test-programs
 install-pam: $(PAMAZMI_SO) $(NSSAZMI_SO)
 	install -d $(DESTDIR)$(PAM_SECUREDIR) $(DESTDIR)$(NSS_LIBDIR) $(DESTDIR)$(DATADIR)/azmi $(DESTDIR)$(MANDIR)/man8
+	install -d -m 0755 $(DESTDIR)$(STATEDIR)
 	install -m 0644 $(PAMAZMI_SO) $(DESTDIR)$(PAM_SECUREDIR)/pam_azmi.so
 	install -m 0644 $(NSSAZMI_SO) $(DESTDIR)$(NSS_LIBDIR)/libnss_azmi.so.2
 	install -m 0644 pam_azmi/sudoers.azmi $(DESTDIR)$(DATADIR)/azmi/sudoers.azmi

@@ -7,11 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ctx.h"
 #include "dcache.h"
 #include "uidmap.h"
 #include "error.h"
+#include "http.h"
 #include "util.h"
 
 static void step(struct login_result *r, const char *fmt, ...) AZMI_PRINTF(2, 3);
@@ -166,7 +168,7 @@ static void load_cached(const struct login_result *r, struct dcache_entry *e, bo
 		snprintf(note, len, "decision cache unusable: %s", strerror(err));
 		return;
 	}
-	if (strcmp(e->principal, r->principal.id) != 0) {
+	if (strcasecmp(e->principal, r->principal.id) != 0) { /* object ids and UPNs: any case */
 		snprintf(note, len, "cached decision is for another principal (%s): ignored", e->principal);
 		return;
 	}
@@ -314,6 +316,9 @@ void login_ctx_defaults(struct azmi_ctx *ctx)
 {
 	if (config_get(&ctx->config, "timeout") == NULL)
 		ctx->settings.timeout_ms = LOGIN_DEFAULT_TIMEOUT_MS;
+	/* Inside su, sudo or sshd the environment is the caller's: proxies from azmi.conf only, never az. */
+	ctx->settings.env_trusted = false;
+	http_distrust_environment();
 }
 
 void login_decide(struct azmi_ctx *ctx, const struct login_conf *c, const char *user,
@@ -329,6 +334,7 @@ void login_decide(struct azmi_ctx *ctx, const struct login_conf *c, const char *
 	memset(&err, 0, sizeof(err));
 	out->level = RBAC_DENY;
 	out->outcome = LOGIN_INTERNAL;
+	ctx_budget_start(ctx); /* one `timeout` for every Azure step of this decision */
 	if (!find_principal(c, user, o, out))
 		return;
 	load_cached(out, &cached, &have, note, sizeof(note));

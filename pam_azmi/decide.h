@@ -70,7 +70,10 @@ struct login_opts {
 /* The uid of the account `user` (through NSS, nss_azmi included), -1 when there is none. */
 long login_local_uid(const char *user);
 
-/* Apply the login defaults to a context (the timeout above). */
+/*
+ * Apply the login defaults to a context: the timeout above, and no trust in
+ * the environment (proxies come from azmi.conf only; the Azure CLI is never run).
+ */
 void login_ctx_defaults(struct azmi_ctx *ctx);
 
 /* Decide for local user `user`.  Always fills `out`; out->outcome says what came of it. */

@@ -23,6 +23,7 @@
 #include "decide.h"
 #include "jwt_verify.h"
 #include "login_conf.h"
+#include "statefile.h"
 #include "uidmap.h"
 #include "util.h"
 
@@ -444,7 +445,10 @@ PAM_AZMI_EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
 	}
 	{
 		struct auth_opts o = {.cache_dir = AZMI_STATEDIR, .local_uid = uid};
-		(void)mkdir(AZMI_STATEDIR, 0755);
+		int dirfd = -1;
+		/* The key cache lives in the state directory: made the one way, with its fixed mode. */
+		if (sfile_state_dir(true, &dirfd) == 0)
+			close(dirfd);
 		auth_check_token(ctx, &conf, user, tok.data, tok.len, &o, &ar);
 	}
 	buf_free(&tok);

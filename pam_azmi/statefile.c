@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "login_conf.h"
 #include "util.h"
 
@@ -63,23 +64,12 @@ out:
 int sfile_dir_open(int atfd, const char *path, bool create, mode_t mode, int *fd)
 {
 	struct stat st;
-	bool made = false;
-	int d;
+	int d, r;
 
 	*fd = -1;
-	d = openat(atfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (d < 0 && errno == ENOENT && create) {
-		if (mkdirat(atfd, path, mode) == 0)
-			made = true;
-		else if (errno != EEXIST)
-			return errno;
-		d = openat(atfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	}
-	/* The umask must not decide who may read the state (the NSS module reads it in every process). */
-	if (d >= 0 && made)
-		fchmod(d, mode);
-	if (d < 0)
-		return errno == ENOTDIR ? ELOOP : errno;
+	/* Writers (create) also put back the mode an earlier umask took away: NSS reads this in every process. */
+	if ((r = fileio_dir_open(atfd, path, mode, create, create, &d)) != 0)
+		return r;
 	if (fstat(d, &st) != 0 || !owner_ok(&st) || (st.st_mode & 022) != 0 ||
 	    ((mode & 077) == 0 && (st.st_mode & 077) != 0)) {
 		close(d);

@@ -25,7 +25,9 @@ int sfile_read(int dirfd, const char *path, size_t max, bool private_file, char 
 /*
  * Open directory `path` (relative to `atfd`; O_DIRECTORY|O_NOFOLLOW), checking that it is owned
  * by root (or the caller) and not writable by group or others; with `create`
- * make it first (mode `mode`) when missing.  Returns 0 and *fd, or an errno.
+ * make it first when missing, and give a directory of ours exactly `mode`
+ * (the one helper, fileio_dir_open: never the caller's umask).  Returns 0
+ * and *fd, or an errno.
  */
 int sfile_dir_open(int atfd, const char *path, bool create, mode_t mode, int *fd);
 

@@ -262,6 +262,7 @@ expect_mode /usr/share/azmi/sudoers.azmi 644
 check "installing gives no sudo rule (no /etc/sudoers.d/azmi)" test ! -e /etc/sudoers.d/azmi
 check "the PAM profile is off by default (Default: no)" grep -qx 'Default: no' /usr/share/pam-configs/azmi
 if command -v systemd-tmpfiles >/dev/null 2>&1; then expect_mode /run/azmi 700; fi
+expect_mode /var/lib/azmi 755
 
 # visudo: the machine's, or one from the sudo package unpacked here (sudo itself is not installed).
 visudo=$(command -v visudo)

@@ -83,15 +83,16 @@ class Pam:
                      "account required pam_permit.so\n" % (PAM_SO, acct_args))
         write(os.path.join(self.dir, self.service), text)
 
-    def auth(self, user, answer, args="debug", acct_args=None, env=None, timeout=120):
+    def auth(self, user, answer, args="debug", acct_args=None, env=None, timeout=120, umask=None, drop_env=()):
         """pamtester USER authenticate [acct_mgmt]: `answer` (the token, or chunks ending in a
         backslash, one a line) is what the conversation reads from stdin."""
         self._auth_stack(args, acct_args)
         ops = ["authenticate"] + (["acct_mgmt"] if acct_args is not None else [])
-        return self.acct(user, env=env, timeout=timeout, ops=ops, stdin=answer, keep_stack=True)
+        return self.acct(user, env=env, timeout=timeout, ops=ops, stdin=answer, keep_stack=True, umask=umask,
+                         drop_env=drop_env)
 
     def acct(self, user, args="debug", env=None, timeout=120, ops=("acct_mgmt",), stdin=None,
-             keep_stack=False):
+             keep_stack=False, umask=None, drop_env=()):
         if not keep_stack:
             self._stack(args)
         e = dict(CLEAN_ENV)
@@ -103,8 +104,11 @@ class Pam:
                                       "exitcode=99",
                       "UBSAN_OPTIONS": "halt_on_error=1:print_stacktrace=1"})
         e.update(env or {})
+        for k in drop_env:
+            e.pop(k, None)
         r = subprocess.run(["pamtester", self.service, user] + list(ops), env=e, stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, timeout=timeout,
+                           preexec_fn=(lambda: os.umask(umask)) if umask is not None else None,
                            input=(stdin + "\n").encode() if stdin is not None else None,
                            stdin=None if stdin is not None else subprocess.DEVNULL)
         out = r.stdout.decode("utf-8", "replace")

@@ -17,6 +17,8 @@ One user per case of issue 5, each user@contoso.com:
   oscar   not in the directory                                           -> denied (no such user)
 """
 
+import os
+
 ADMIN_ROLE = "1c0163c0-47e6-4577-8991-ea5c82e286e4"
 USER_ROLE = "fb879df8-f326-4884-b1cf-06f3ad86be52"
 LOGIN = "Microsoft.Compute/virtualMachines/login/action"
@@ -100,9 +102,22 @@ def config():
     }
 
 
+VM_CACHE = "/run/azmi/vm.info"  # root's cached instance metadata (common/vm_cache.h)
+
+
+def drop_vm_cache():
+    """Forget the machine's cached scope: the next login asks IMDS again."""
+    try:
+        os.unlink(VM_CACHE)
+    except FileNotFoundError:
+        pass
+
+
 def apply(standin):
+    """The scenario's directory and RBAC state; the VM's cached scope goes with the old state."""
     standin.reset()
     standin.config(config())
+    drop_vm_cache()
 
 
 def vm_scope(standin):

@@ -43,8 +43,10 @@ class Tokens:
         claims = {"oid": scenario.USERS.get(user, scenario.oid(999)), "upn": scenario.upn(user),
                   "unique_name": scenario.upn(user), "idtyp": "user", "roles": []}
         if v2:
+            # v2.0 tokens carry upn only as an optional claim of the application (issue 11: never
+            # matched on preferred_username)
             claims.update({"ver": "2.0", "iss": "https://login.microsoftonline.com/%s/v2.0" % self.tid,
-                           "upn": None, "unique_name": None, "preferred_username": scenario.upn(user)})
+                           "unique_name": None, "preferred_username": scenario.upn(user)})
         claims.update(extra)
         return self.rig.standin.mint(resource, claims=claims)["access_token"]
 

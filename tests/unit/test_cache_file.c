@@ -444,7 +444,7 @@ static void test_dir_unsafe(void **state)
 	assert_int_equal(unit_write_file(file, "x", 1, 0600), 0);
 	expect_dir_refused(f, file, "not a directory");
 	/* cannot be created */
-	expect_dir_refused(f, missing_parent, "cannot create");
+	expect_dir_refused(f, missing_parent, "cannot be created");
 	free(good);
 	free(link);
 	free(file);

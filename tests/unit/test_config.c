@@ -565,6 +565,49 @@ static void test_settings_env_values(void **state)
 	env_clear();
 }
 
+/* The proxy of remote requests: the file's, else the environment's only where it may steer us. */
+static void test_settings_proxy(void **state)
+{
+	static const struct {
+		const char *conf;
+		bool trusted;
+		azmi_err rc;
+		const char *want; /* NULL: libcurl's environment rules */
+	} rows[] = {
+	    {"", true, AZMI_OK, NULL},
+	    {"", false, AZMI_OK, ""},
+	    {"proxy = http://proxy.example:3128\n", true, AZMI_OK, "http://proxy.example:3128"},
+	    {"proxy = http://proxy.example:3128\n", false, AZMI_OK, "http://proxy.example:3128"},
+	    {"proxy = socks5h://127.0.0.1:1080\n", false, AZMI_OK, "socks5h://127.0.0.1:1080"},
+	    {"proxy = none\n", true, AZMI_OK, ""},
+	    {"proxy = ftp://proxy.example\n", true, AZMI_ERR_CONFIG, NULL},
+	    {"proxy = proxy.example:3128\n", true, AZMI_ERR_CONFIG, NULL},
+	};
+
+	(void)state;
+	env_clear();
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct config_file cf = {0};
+		struct settings s;
+		struct azmi_error err = {0};
+		const char *got;
+
+		assert_int_equal(config_parse(&cf, "t", rows[i].conf, strlen(rows[i].conf), &err), AZMI_OK);
+		assert_int_equal(settings_load(&s, &cf, &err), rows[i].rc);
+		if (rows[i].rc == AZMI_OK) {
+			assert_true(s.env_trusted); /* not a setuid test program */
+			s.env_trusted = rows[i].trusted;
+			got = settings_proxy(&s);
+			if (rows[i].want == NULL)
+				assert_null(got);
+			else
+				assert_string_equal(got, rows[i].want);
+		}
+		settings_free(&s);
+		config_file_free(&cf);
+	}
+}
+
 /* ---- config_read: the file's safety checks --------------------------------------------------- */
 
 struct read_fixture {
@@ -717,6 +760,7 @@ int main(void)
 	    cmocka_unit_test(test_settings_env_values),
 	    cmocka_unit_test(test_settings_authority),
 	    cmocka_unit_test(test_settings_arm_graph),
+	    cmocka_unit_test(test_settings_proxy),
 	    cmocka_unit_test_setup_teardown(test_read_ok, read_setup, read_teardown),
 	    cmocka_unit_test_setup_teardown(test_read_missing, read_setup, read_teardown),
 	    cmocka_unit_test_setup_teardown(test_read_unsafe, read_setup, read_teardown),

@@ -24,8 +24,11 @@
 
 #define OID        "6f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a01"
 #define OTHER_USER "6f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a99"
-#define GROUP      "7a2b3c4d-5e6f-4a1b-9c2d-3e4f5a6b7c01"
-#define GROUP2     "7a2b3c4d-5e6f-4a1b-9c2d-3e4f5a6b7c02"
+/* The same object ids as a caller may spell them: object ids compare in any case (issue 11). */
+#define OID_UPPER        "6F1E2D3C-4B5A-4978-8A6B-5C4D3E2F1A01"
+#define OTHER_USER_UPPER "6F1E2D3C-4B5A-4978-8A6B-5C4D3E2F1A99"
+#define GROUP            "7a2b3c4d-5e6f-4a1b-9c2d-3e4f5a6b7c01"
+#define GROUP2           "7a2b3c4d-5e6f-4a1b-9c2d-3e4f5a6b7c02"
 
 #define USER_LOGIN          "fb879df8-f326-4884-b1cf-06f3ad86be52"
 #define ADMIN_LOGIN         "1c0163c0-47e6-4577-8991-ea5c82e286e4"
@@ -197,6 +200,9 @@ struct scenario {
 	size_t ngroups;
 };
 
+/* The principal decide() asks about. */
+static const char *eval_oid = OID;
+
 /* Parse the canned answers as rbac.c would receive them, and decide. */
 static void decide(const struct scenario *sc, struct rbac_decision *out)
 {
@@ -206,7 +212,7 @@ static void decide(const struct scenario *sc, struct rbac_decision *out)
 	char *page = assignments_page(sc->ras, sc->nras, NULL);
 	const char *gids[8];
 	bool member[8];
-	struct rbac_eval e = {sc->vm_scope, sc->arc, OID, &list, NULL, gids, member, sc->ngroups};
+	struct rbac_eval e = {sc->vm_scope, sc->arc, eval_oid, &list, NULL, gids, member, sc->ngroups};
 
 	assert_int_equal(
 	    rbac_parse_assignments(page, strlen(page), &list, next, sizeof(next), why, sizeof(why)), AZMI_OK);
@@ -573,6 +579,14 @@ static void test_deny_assignments(void **state)
 	}
 }
 
+/* Every deny row again with the principal's object id in upper case: the same decisions. */
+static void test_deny_assignments_any_case(void **state)
+{
+	eval_oid = OID_UPPER;
+	test_deny_assignments(state);
+	eval_oid = OID;
+}
+
 /* Groups the relevant deny assignments name, deduplicated; irrelevant ones are not asked about. */
 static void test_deny_groups(void **state)
 {
@@ -615,8 +629,9 @@ static void test_deny_groups(void **state)
 	                 AZMI_OK);
 	assert_int_equal(rbac_deny_groups(&list, VM_SCOPE, false, OID, out, 4), 1);
 	assert_string_equal(out[0], GROUP2);
-	/* ... and none when the principal itself is excluded. */
+	/* ... and none when the principal itself is excluded, however its object id is spelt. */
 	assert_int_equal(rbac_deny_groups(&list, VM_SCOPE, false, OTHER_USER, out, 4), 0);
+	assert_int_equal(rbac_deny_groups(&list, VM_SCOPE, false, OTHER_USER_UPPER, out, 4), 0);
 	free(page);
 	rbac_list_free(&list);
 }
@@ -668,6 +683,7 @@ int main(void)
 	    cmocka_unit_test(test_deny_assignments),
 	    cmocka_unit_test(test_deny_groups),
 	    cmocka_unit_test(test_paging),
+	    cmocka_unit_test(test_deny_assignments_any_case), /* last: it changes eval_oid */
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
