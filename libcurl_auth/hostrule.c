@@ -2,6 +2,7 @@
 #include "hostrule.h"
 
 #include <stdint.h>
+#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
@@ -208,11 +209,30 @@ bool hostrule_pattern_valid(const char *pattern)
 	return second_dot != NULL && last_star < second_dot;
 }
 
+/* An application id as Entra writes it: 8-4-4-4-12 hexadecimal digits. */
+static bool is_guid(const char *s, size_t len)
+{
+	if (len != 36)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+		if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
+			return false;
+	}
+	return true;
+}
+
 bool hostrule_scope_valid(const char *scope)
 {
-	size_t len = strlen(scope);
+	static const char suffix[] = "/.default";
+	size_t len = strlen(scope), slen = sizeof(suffix) - 1;
 
-	if (len <= 8 || len >= HOSTRULE_MAX_SCOPE || strncmp(scope, "https://", 8) != 0)
+	if (len >= HOSTRULE_MAX_SCOPE)
+		return false;
+	/* An application's id with /.default, as Azure DevOps' resource is named. */
+	if (len > slen && strcmp(scope + len - slen, suffix) == 0 && is_guid(scope, len - slen))
+		return true;
+	if (len <= 8 || strncmp(scope, "https://", 8) != 0)
 		return false;
 	for (size_t i = 0; i < len; i++)
 		if (scope[i] <= 0x20 || scope[i] >= 0x7f)

@@ -51,7 +51,10 @@ const struct hostrule *hostrule_find(const char *host, size_t len, const struct 
  */
 bool hostrule_pattern_valid(const char *pattern);
 
-/* Check a scope from the configuration: an https:// URL of printable characters, no spaces. */
+/*
+ * Check a scope from the configuration or the built-in table: an https:// URL of printable characters,
+ * no spaces, or an application id followed by "/.default" (Azure DevOps' resource is named so).
+ */
 bool hostrule_scope_valid(const char *scope);
 
 /* The kind a configured scope implies (Storage when its resource is storage.azure.com). */
