@@ -50,7 +50,7 @@ azmi_err azmi_ctx_new(struct azmi_ctx **out, const char *config_path, struct azm
 		return err_set(err, AZMI_ERR_SYSTEM, "", 0, "cannot initialise the token cache lock");
 	}
 	pthread_mutex_init(&ctx->files_lock, NULL);
-	role_cache_init(&ctx->roles);
+	pthread_mutex_init(&ctx->slots_lock, NULL);
 	if ((r = config_read(&ctx->config, path, required, err)) != AZMI_OK ||
 	    (r = settings_load(&ctx->settings, &ctx->config, err)) != AZMI_OK) {
 		azmi_ctx_free(ctx);
@@ -75,10 +75,26 @@ void azmi_ctx_free(struct azmi_ctx *ctx)
 	file_cache_close(&ctx->files);
 	free(ctx->fast_id);
 	pthread_mutex_destroy(&ctx->files_lock);
-	role_cache_destroy(&ctx->roles);
+	for (int i = 0; i < CTX_SLOT_COUNT; i++)
+		if (ctx->slot[i] != NULL)
+			ctx->slot_free[i](ctx->slot[i]);
+	pthread_mutex_destroy(&ctx->slots_lock);
 	settings_free(&ctx->settings);
 	config_file_free(&ctx->config);
 	free(ctx);
+}
+
+void *ctx_slot(struct azmi_ctx *ctx, enum ctx_slot slot, void *(*make)(void), void (*release)(void *data))
+{
+	void *data;
+
+	pthread_mutex_lock(&ctx->slots_lock);
+	if ((data = ctx->slot[slot]) == NULL && (data = make()) != NULL) {
+		ctx->slot[slot] = data;
+		ctx->slot_free[slot] = release;
+	}
+	pthread_mutex_unlock(&ctx->slots_lock);
+	return data;
 }
 
 void azmi_ctx_set_log(struct azmi_ctx *ctx, azmi_log_fn *fn, void *userdata)

@@ -10,8 +10,13 @@
 #include "config.h"
 #include "credential.h"
 #include "log.h"
-#include "role_cache.h"
 #include "source.h"
+
+/*
+ * Per-context data of the libraries above the core: the core frees it with
+ * the context but never looks inside (the login library's role cache).
+ */
+enum ctx_slot { CTX_SLOT_LOGIN, CTX_SLOT_COUNT };
 
 struct azmi_ctx {
 	struct config_file config;
@@ -34,7 +39,10 @@ struct azmi_ctx {
 	bool files_opened;
 	pthread_mutex_t files_lock; /* opening the cache directory once */
 	struct log_sink log;
-	struct role_cache roles; /* role definitions read by rbac_decide */
+	/* Data a library above the core keeps per context (see ctx_slot()). */
+	pthread_mutex_t slots_lock;
+	void *slot[CTX_SLOT_COUNT];
+	void (*slot_free[CTX_SLOT_COUNT])(void *data);
 	/*
 	 * Monotonic end of the current login decision, 0 when none: every
 	 * Azure step (instance metadata, Graph, Resource Manager, the tenant's
@@ -51,5 +59,11 @@ void ctx_budget_start(struct azmi_ctx *ctx);
 
 /* The deadline of one step: `timeout` from now, but never past the decision's budget. */
 int64_t ctx_deadline(const struct azmi_ctx *ctx);
+
+/*
+ * The data in `slot`, made by `make` on first use (NULL when it fails) and
+ * released by `release` when the context is freed.
+ */
+void *ctx_slot(struct azmi_ctx *ctx, enum ctx_slot slot, void *(*make)(void), void (*release)(void *data));
 
 #endif
