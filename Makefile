@@ -19,6 +19,7 @@ PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 BUILD       ?= build
 CC          ?= gcc
 PKG_CONFIG  ?= pkg-config
+OBJCOPY     ?= objcopy
 PKGS        := libcurl json-c libssl libcrypto
 
 # pkg-config is read when make parses this file: a target that installs packages first (demo,
@@ -64,6 +65,7 @@ REGISTRY_INC := $(CORE_INC) -Iregistry
 FRONT_INC    := $(CORE_INC) -Ilogin -Iregistry
 
 LIBA        := $(BUILD)/libazmi.a
+CORE_LIB    := $(BUILD)/libazmi_core.a
 LIBSO       := $(BUILD)/libazmi.so.$(SOVERSION)
 LOGIN_LIB   := $(BUILD)/libazmi_login.a
 REGISTRY_LIB := $(BUILD)/libazmi_registry.a
@@ -93,9 +95,19 @@ $(BUILD)/%.o: %.c $(BUILD)/flags
 	@mkdir -p $(@D)
 	$(CC) $(INC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
-$(LIBA): $(CORE_OBJ)
+# The core for azmi's own programs and tests, internal names visible.
+$(CORE_LIB): $(CORE_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $(CORE_OBJ)
+
+# The static library libazmi-dev ships: the core linked into one object whose symbols are all made
+# local but the API (include/azmi.h, the only default-visibility names), so that a program linking
+# it meets none of our internal names (json_get_string, log_line, ...).
+$(LIBA): $(CORE_OBJ)
+	@rm -f $@ $(BUILD)/libazmi.o
+	$(LD) -r -o $(BUILD)/libazmi.o $(CORE_OBJ)
+	$(OBJCOPY) --localize-hidden $(BUILD)/libazmi.o
+	$(AR) rcs $@ $(BUILD)/libazmi.o
 
 $(LOGIN_LIB): $(LOGIN_OBJ)
 	@rm -f $@
@@ -114,8 +126,8 @@ $(LIBSO): $(CORE_OBJ) core/libazmi.map
 $(CLI_OBJ): CFLAGS += -Ilibcurl_auth
 
 # The command links the static libraries: one file to install, no run-time search.
-$(AZMI): $(CLI_OBJ) $(LOGIN_LIB) $(REGISTRY_LIB) $(LIBA)
-	$(CC) -o $@ $(CLI_OBJ) $(LOGIN_LIB) $(REGISTRY_LIB) $(LIBA) -pie $(LDFLAGS) $(CORE_LIBS)
+$(AZMI): $(CLI_OBJ) $(LOGIN_LIB) $(REGISTRY_LIB) $(CORE_LIB)
+	$(CC) -o $@ $(CLI_OBJ) $(LOGIN_LIB) $(REGISTRY_LIB) $(CORE_LIB) -pie $(LDFLAGS) $(CORE_LIBS)
 
 $(BUILD)/azmi.pc: azmi.pc.in Makefile
 	@mkdir -p $(@D)
@@ -125,7 +137,7 @@ $(BUILD)/azmi.pc: azmi.pc.in Makefile
 -include $(sort $(wildcard */build.mk))
 all: $(ALL_EXTRA)
 # Linked outputs depend on the link flags too.
-$(LIBA) $(LIBSO) $(LOGIN_LIB) $(REGISTRY_LIB) $(AZMI) $(ALL_EXTRA): $(BUILD)/flags
+$(LIBA) $(CORE_LIB) $(LIBSO) $(LOGIN_LIB) $(REGISTRY_LIB) $(AZMI) $(ALL_EXTRA): $(BUILD)/flags
 
 
 deps:

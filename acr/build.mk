@@ -8,8 +8,8 @@ ACR_HELPER_OBJ := $(BUILD)/acr/docker_credential.o
 
 # Like the command, it links the static libraries: one file to install, nothing loaded at start but libc,
 # json-c and OpenSSL (libcurl only when a refresh token must be fetched).
-$(ACR_HELPER): $(ACR_HELPER_OBJ) $(REGISTRY_LIB) $(LIBA)
-	$(CC) -o $@ $(ACR_HELPER_OBJ) $(REGISTRY_LIB) $(LIBA) -pie $(LDFLAGS) $(CORE_LIBS)
+$(ACR_HELPER): $(ACR_HELPER_OBJ) $(REGISTRY_LIB) $(CORE_LIB)
+	$(CC) -o $@ $(ACR_HELPER_OBJ) $(REGISTRY_LIB) $(CORE_LIB) -pie $(LDFLAGS) $(CORE_LIBS)
 
 ALL_EXTRA += $(ACR_HELPER)
 INSTALL_EXTRA += install-acr

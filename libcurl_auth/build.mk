@@ -14,8 +14,8 @@ $(CURLAUTH_OBJ): CFLAGS += -DCURL_DISABLE_TYPECHECK -DCURL_DISABLE_DEPRECATION
 $(CURLAUTH_EXEC): CFLAGS += -DAZMI_CURL_INSTALL_PATH='"$(LIBDIR)/libazmi_curl.so.$(SOVERSION)"' \
 	-DAZMI_MULTIARCH='"$(CURLAUTH_MULTIARCH)"'
 
-$(CURLAUTH_SO): $(CURLAUTH_OBJ) $(REGISTRY_LIB) $(LIBA) libcurl_auth/libazmi_curl.map
-	$(CC) -shared -o $@ $(CURLAUTH_OBJ) $(REGISTRY_LIB) $(LIBA) -Wl,-soname,libazmi_curl.so.$(SOVERSION) \
+$(CURLAUTH_SO): $(CURLAUTH_OBJ) $(REGISTRY_LIB) $(CORE_LIB) libcurl_auth/libazmi_curl.map
+	$(CC) -shared -o $@ $(CURLAUTH_OBJ) $(REGISTRY_LIB) $(CORE_LIB) -Wl,-soname,libazmi_curl.so.$(SOVERSION) \
 		-Wl,--version-script=libcurl_auth/libazmi_curl.map $(SO_NOUNDEF) $(LDFLAGS) $(DEP_LIBS) -ldl
 	ln -sf libazmi_curl.so.$(SOVERSION) $(BUILD)/libazmi_curl.so
 

@@ -24,12 +24,12 @@ PAMAZMI_CLI        := $(BUILD)/cli/cmd_check_login.o
 
 $(PAMAZMI_ALL_OBJ) $(PAMAZMI_CLI) $(LOGIN_OBJ): CFLAGS += -DAZMI_STATEDIR='"$(STATEDIR)"'
 
-$(PAMAZMI_SO): $(PAMAZMI_PAM_OBJ) $(LOGIN_LIB) $(LIBA) pam_azmi/pam_azmi.map
-	$(CC) -shared -o $@ $(PAMAZMI_PAM_OBJ) $(LOGIN_LIB) $(LIBA) -Wl,--version-script=pam_azmi/pam_azmi.map \
+$(PAMAZMI_SO): $(PAMAZMI_PAM_OBJ) $(LOGIN_LIB) $(CORE_LIB) pam_azmi/pam_azmi.map
+	$(CC) -shared -o $@ $(PAMAZMI_PAM_OBJ) $(LOGIN_LIB) $(CORE_LIB) -Wl,--version-script=pam_azmi/pam_azmi.map \
 		$(SO_NOUNDEF) $(LDFLAGS) $(CORE_LIBS) -lpam
 
-$(NSSAZMI_SO): $(PAMAZMI_NSS_OBJ) $(LOGIN_LIB) $(LIBA) pam_azmi/nss_azmi.map
-	$(CC) -shared -o $@ $(PAMAZMI_NSS_OBJ) $(LOGIN_LIB) $(LIBA) -Wl,-soname,libnss_azmi.so.2 \
+$(NSSAZMI_SO): $(PAMAZMI_NSS_OBJ) $(LOGIN_LIB) $(CORE_LIB) pam_azmi/nss_azmi.map
+	$(CC) -shared -o $@ $(PAMAZMI_NSS_OBJ) $(LOGIN_LIB) $(CORE_LIB) -Wl,-soname,libnss_azmi.so.2 \
 		-Wl,--version-script=pam_azmi/nss_azmi.map $(SO_NOUNDEF) $(LDFLAGS)
 
 ALL_EXTRA += $(PAMAZMI_SO) $(NSSAZMI_SO)
@@ -56,9 +56,9 @@ test-programs: pam-test-programs
 
 # The unit tests of the modules' local logic, next to the core's (suite 10-unit runs $(BUILD)/tests/test_*).
 PAMAZMI_UNIT := $(BUILD)/tests/test_login
-$(PAMAZMI_UNIT): tests/pam/test_login.c $(LOGIN_LIB) $(LIBA)
+$(PAMAZMI_UNIT): tests/pam/test_login.c $(LOGIN_LIB) $(CORE_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(LOGIN_INC) $(CFLAGS) $(CMOCKA_CFLAGS) -o $@ $< $(LOGIN_LIB) $(LIBA) \
+	$(CC) $(LOGIN_INC) $(CFLAGS) $(CMOCKA_CFLAGS) -o $@ $< $(LOGIN_LIB) $(CORE_LIB) \
 		$(LDFLAGS) $(DEP_LIBS) $(or $(CMOCKA_LIBS),-lcmocka)
 unit-test-programs: $(PAMAZMI_UNIT)
 

@@ -10,7 +10,7 @@ AZMI_TESTS_BUILD_MK := 1
 
 # The unit tests reach every library's private headers and link the internal archives.
 TEST_INC     := $(CORE_INC) -Ilogin -Iregistry
-TEST_LIBS    := $(LOGIN_LIB) $(REGISTRY_LIB) $(LIBA)
+TEST_LIBS    := $(LOGIN_LIB) $(REGISTRY_LIB) $(CORE_LIB)
 UNIT_SRC     := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_PROGS   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 UNIT_HELPERS := $(sort $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c)))
