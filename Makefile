@@ -48,7 +48,9 @@ SO_NOUNDEF   = $(if $(findstring -fsanitize,$(OPT) $(CFLAGS) $(LDFLAGS)),,-Wl,--
 #   core/      the token core: libazmi.a, libazmi.so.1 (include/azmi.h)
 #   login/     logins above the core: RBAC, Graph, instance metadata, JWT/JWKS, the decision
 #   registry/  container registries above the core
-# Front ends (cli/, pam_azmi/, libcurl_auth/, acr/) link the libraries they use, never each other.
+# Front ends (cli/, pam_azmi/, libcurl_auth/, acr/) link the libraries they use, never each other,
+# and see of the core only include/ and core/internal/ (frontend.h and the helpers they share), never
+# the context's layout (ctx.h) or another core header.
 CORE_SRC    := $(sort $(wildcard core/*.c))
 CORE_OBJ    := $(CORE_SRC:%.c=$(BUILD)/%.o)
 LOGIN_SRC   := $(sort $(wildcard login/*.c))
@@ -58,11 +60,11 @@ REGISTRY_OBJ := $(REGISTRY_SRC:%.c=$(BUILD)/%.o)
 CLI_SRC     := $(sort $(wildcard cli/*.c))
 CLI_OBJ     := $(CLI_SRC:%.c=$(BUILD)/%.o)
 
-CORE_INC     := -Icore
+CORE_INC     := -Icore -Icore/internal
 LOGIN_INC    := $(CORE_INC) -Ilogin
 REGISTRY_INC := $(CORE_INC) -Iregistry
 # What a front end may include besides include/.
-FRONT_INC    := $(CORE_INC) -Ilogin -Iregistry
+FRONT_INC    := -Icore/internal -Ilogin -Iregistry
 
 LIBA        := $(BUILD)/libazmi.a
 CORE_LIB    := $(BUILD)/libazmi_core.a
@@ -71,7 +73,7 @@ LOGIN_LIB   := $(BUILD)/libazmi_login.a
 REGISTRY_LIB := $(BUILD)/libazmi_registry.a
 AZMI        := $(BUILD)/azmi
 
-.PHONY: all deps check demo bench fuzz install clean format format-check FORCE
+.PHONY: all deps check demo bench fuzz install clean format format-check layer-check FORCE
 all: $(LIBA) $(LIBSO) $(AZMI) $(BUILD)/azmi.pc
 
 # $(BUILD)/flags holds the flags everything in $(BUILD) was built with.  It is rewritten only when
@@ -122,8 +124,10 @@ $(LIBSO): $(CORE_OBJ) core/libazmi.map
 		-Wl,--version-script=core/libazmi.map $(SO_NOUNDEF) $(LDFLAGS) $(CORE_LIBS)
 	ln -sf libazmi.so.$(SOVERSION) $(BUILD)/libazmi.so
 
-# The command reaches libcurl_auth's private azmi_exec.h for `azmi curl` / `azmi exec`.
-$(CLI_OBJ): CFLAGS += -Ilibcurl_auth
+MULTIARCH   := $(shell $(CC) -print-multiarch 2>/dev/null)
+# `azmi curl` / `azmi exec` preload the plug-in from where `make install` puts it.
+$(BUILD)/cli/azmi_exec.o: CFLAGS += -DAZMI_CURL_INSTALL_PATH='"$(LIBDIR)/libazmi_curl.so.$(SOVERSION)"' \
+	-DAZMI_MULTIARCH='"$(MULTIARCH)"'
 
 # The command links the static libraries: one file to install, no run-time search.
 $(AZMI): $(CLI_OBJ) $(LOGIN_LIB) $(REGISTRY_LIB) $(CORE_LIB)
@@ -164,7 +168,25 @@ install: all
 	install -m 0644 man/azmi.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	$(if $(INSTALL_EXTRA),$(MAKE) --no-print-directory $(INSTALL_EXTRA))
 
-FORMAT_SRC = $(filter-out debian/%,$(wildcard include/*.h */*.[ch] tests/*/*.[ch]))
+# The layers hold: each include path below must refuse the header named beside it (a front end the
+# context's layout, the core the login and registry libraries, each library the other), and a front
+# end must reach the internal API.  tests/suite-05-exports.sh runs it.
+LAYER_PROBES := FRONT_INC:ctx.h FRONT_INC:http.h CORE_INC:rbac.h CORE_INC:acr.h LOGIN_INC:acr.h \
+                REGISTRY_INC:rbac.h
+layer-check:
+	@set -e; for p in $(LAYER_PROBES); do \
+		inc=$${p%%:*}; hdr=$${p#*:}; \
+		case $$inc in FRONT_INC) flags="$(FRONT_INC)";; CORE_INC) flags="$(CORE_INC)";; \
+			LOGIN_INC) flags="$(LOGIN_INC)";; REGISTRY_INC) flags="$(REGISTRY_INC)";; esac; \
+		if printf '#include "%s"\n' "$$hdr" | $(CC) -Iinclude $$flags $(DEP_CFLAGS) -fsyntax-only -x c - \
+			2>/dev/null; then echo "FAIL: $$inc reaches $$hdr"; exit 1; fi; \
+		echo "ok: $$inc cannot include $$hdr"; \
+	done; \
+	printf '#include "frontend.h"\n#include "decide.h"\n#include "acr.h"\n' | \
+		$(CC) -Iinclude $(FRONT_INC) $(DEP_CFLAGS) -fsyntax-only -x c - && \
+		echo "ok: FRONT_INC reaches frontend.h, the login and the registry library"
+
+FORMAT_SRC = $(filter-out debian/%,$(wildcard include/*.h */*.[ch] core/internal/*.h tests/*/*.[ch]))
 format:
 	clang-format -i $(FORMAT_SRC)
 format-check:

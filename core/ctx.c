@@ -496,3 +496,66 @@ static azmi_err get_token_slow(struct azmi_ctx *ctx, const struct azmi_request *
 	err_set(err, AZMI_ERR_UNAVAILABLE, "", 0, "no credential is available here:\n%s", notes);
 	return AZMI_ERR_UNAVAILABLE;
 }
+
+/* The core's side of frontend.h: what azmi's front ends may see of a context. */
+
+_Static_assert(CRED_COUNT <= CTX_CHAIN_MAX, "CTX_CHAIN_MAX holds every link");
+
+const struct settings *ctx_settings(const struct azmi_ctx *ctx)
+{
+	return &ctx->settings;
+}
+
+struct config_file *ctx_config(struct azmi_ctx *ctx)
+{
+	return &ctx->config;
+}
+
+void ctx_set_timeout(struct azmi_ctx *ctx, long timeout_ms)
+{
+	ctx->settings.timeout_ms = timeout_ms;
+}
+
+void ctx_distrust_environment(struct azmi_ctx *ctx)
+{
+	ctx->settings.env_trusted = false;
+	http_distrust_environment();
+}
+
+int ctx_chain(const struct azmi_ctx *ctx, struct ctx_link out[CTX_CHAIN_MAX])
+{
+	const struct settings *s = &ctx->settings;
+
+	for (int i = 0; i < ctx->nchain; i++) {
+		enum cred_id c = ctx->chain[i];
+		const struct source *src = credential_source(s, c, ctx->mi_source);
+		struct ctx_link *l = &out[i];
+
+		memset(l, 0, sizeof(*l));
+		l->credential = credential_name(c);
+		l->source = src ? src->name : credential_name(c);
+		l->title = src ? src->title : "az account get-access-token";
+		l->managed = c == CRED_MANAGED;
+		l->because = l->managed ? ctx->mi_why : NULL;
+		l->imds_endpoint = l->managed && ctx->mi_source == &source_imds ? s->imds_endpoint : NULL;
+		l->configured = credential_configured(s, c, l->why, sizeof(l->why));
+		l->refused = l->configured && credential_unsupported(s, c, l->why, sizeof(l->why));
+	}
+	return ctx->nchain;
+}
+
+enum ctx_cache_state ctx_cache(struct azmi_ctx *ctx, const char **dir, int *dirfd)
+{
+	struct file_cache *fc;
+
+	*dir = NULL;
+	*dirfd = -1;
+	if (!ctx->settings.cache_enabled)
+		return CTX_CACHE_OFF;
+	fc = ctx_files(ctx);
+	*dir = fc->dir;
+	if (!file_cache_enabled(fc))
+		return CTX_CACHE_UNUSABLE;
+	*dirfd = fc->dirfd;
+	return CTX_CACHE_READY;
+}

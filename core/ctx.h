@@ -1,4 +1,7 @@
-/* ctx.h - the context behind struct azmi_ctx (private to the core and its front ends). */
+/*
+ * ctx.h - the context behind struct azmi_ctx (private to the core and the libraries above it;
+ * front ends get core/internal/frontend.h).
+ */
 #ifndef AZMI_CTX_H
 #define AZMI_CTX_H
 
@@ -9,6 +12,7 @@
 #include "cache_mem.h"
 #include "config.h"
 #include "credential.h"
+#include "frontend.h"
 #include "log.h"
 #include "source.h"
 
@@ -53,12 +57,6 @@ struct azmi_ctx {
 
 /* The file cache, opened on first use (so that a context that never fetches touches no directory). */
 struct file_cache *ctx_files(struct azmi_ctx *ctx);
-
-/* Start a decision's one time budget: `timeout` from now, for every step that follows. */
-void ctx_budget_start(struct azmi_ctx *ctx);
-
-/* The deadline of one step: `timeout` from now, but never past the decision's budget. */
-int64_t ctx_deadline(const struct azmi_ctx *ctx);
 
 /*
  * The data in `slot`, made by `make` on first use (NULL when it fails) and

@@ -20,7 +20,7 @@ FUZZ_CC       ?= clang
 FUZZ_SECONDS  ?= 30
 FUZZ_DIR      := $(BUILD)/fuzz
 FUZZ_SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all
-FUZZ_CFLAGS   := -std=c11 -D_GNU_SOURCE -g -O1 $(WARN) -Iinclude -Icore -Ilogin -Iregistry $(DEP_CFLAGS)
+FUZZ_CFLAGS   := -std=c11 -D_GNU_SOURCE -g -O1 $(WARN) -Iinclude -Icore -Icore/internal -Ilogin -Iregistry $(DEP_CFLAGS)
 FUZZ_SRC      := $(sort $(wildcard fuzz/fuzz_*.c))
 FUZZ_NAMES    := $(FUZZ_SRC:fuzz/%.c=%)
 FUZZ_BINS     := $(FUZZ_NAMES:%=$(FUZZ_DIR)/%)

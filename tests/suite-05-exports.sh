@@ -79,6 +79,16 @@ if [ -f "$BUILD/libazmi.so.1" ] && [ -d "$BUILD/login" ] && [ -d "$BUILD/registr
 	rm -f "$BUILD/so-names.txt" "$BUILD/upper-names.txt"
 fi
 
+# The layers: no include path of a lower layer (or of a front end) reaches a higher layer's headers.
+if out=$(make --no-print-directory BUILD="$BUILD" layer-check 2>&1); then
+	pass=$((pass + 1))
+	echo "ok: the include paths keep the layers apart"
+else
+	fail=$((fail + 1))
+	echo "FAIL: the include paths let a layer reach another:"
+fi
+printf '%s\n' "$out" | sed 's/^/  /'
+
 # The command itself must not pull in libcurl at start-up (it loads it on the first request).
 if ldd "$BUILD/azmi" | grep -q libcurl; then
 	fail=$((fail + 1))
