@@ -19,13 +19,14 @@ PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 BUILD       ?= build
 CC          ?= gcc
 PKG_CONFIG  ?= pkg-config
+OBJCOPY     ?= objcopy
 PKGS        := libcurl json-c libssl libcrypto
 
 # pkg-config is read when make parses this file: a target that installs packages first (demo,
 # check, bench) builds in a new make, which reads the flags again after the install.
 PKG_OK      := $(shell $(PKG_CONFIG) --exists $(PKGS) 2>/dev/null && echo yes)
 DEP_CFLAGS  := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-# The core loads libcurl itself on its first HTTP request (common/http.c), so
+# The core loads libcurl itself on its first HTTP request (core/http.c), so
 # that cache hits never pay for loading it; only the curl plug-in links it.
 CORE_LIBS   := $(shell $(PKG_CONFIG) --libs json-c libssl libcrypto 2>/dev/null) -lpthread -ldl
 DEP_LIBS    := $(CORE_LIBS) $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null)
@@ -36,28 +37,49 @@ HARDEN      := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIC
 OPT         ?= -O2 -g
 CFLAGS      ?=
 CFLAGS      += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(HARDEN) -fvisibility=hidden \
-               -Iinclude -Icommon $(DEP_CFLAGS)
+               -Iinclude $(DEP_CFLAGS)
 LDFLAGS     += -Wl,-z,relro -Wl,-z,now -Wl,--as-needed
 # Shared objects must resolve every symbol at link time, so an under-linked library cannot be
 # made at all (sanitizer builds leave the runtime's symbols to the executable that loads them).
 SO_NOUNDEF   = $(if $(findstring -fsanitize,$(OPT) $(CFLAGS) $(LDFLAGS)),,-Wl,--no-undefined)
 
-CORE_SRC    := $(sort $(wildcard common/*.c))
+# Three libraries, each layer built only against the layers below it (its include path names no
+# higher one, so including a higher header fails to compile):
+#   core/      the token core: libazmi.a, libazmi.so.1 (include/azmi.h)
+#   login/     logins above the core: RBAC, Graph, instance metadata, JWT/JWKS, the decision
+#   registry/  container registries above the core
+# Front ends (cli/, pam_azmi/, libcurl_auth/, acr/) link the libraries they use, never each other,
+# and see of the core only include/ and core/internal/ (frontend.h and the helpers they share), never
+# the context's layout (ctx.h) or another core header.
+CORE_SRC    := $(sort $(wildcard core/*.c))
 CORE_OBJ    := $(CORE_SRC:%.c=$(BUILD)/%.o)
+LOGIN_SRC   := $(sort $(wildcard login/*.c))
+LOGIN_OBJ   := $(LOGIN_SRC:%.c=$(BUILD)/%.o)
+REGISTRY_SRC := $(sort $(wildcard registry/*.c))
+REGISTRY_OBJ := $(REGISTRY_SRC:%.c=$(BUILD)/%.o)
 CLI_SRC     := $(sort $(wildcard cli/*.c))
 CLI_OBJ     := $(CLI_SRC:%.c=$(BUILD)/%.o)
 
+CORE_INC     := -Icore -Icore/internal
+LOGIN_INC    := $(CORE_INC) -Ilogin
+REGISTRY_INC := $(CORE_INC) -Iregistry
+# What a front end may include besides include/.
+FRONT_INC    := -Icore/internal -Ilogin -Iregistry
+
 LIBA        := $(BUILD)/libazmi.a
+CORE_LIB    := $(BUILD)/libazmi_core.a
 LIBSO       := $(BUILD)/libazmi.so.$(SOVERSION)
+LOGIN_LIB   := $(BUILD)/libazmi_login.a
+REGISTRY_LIB := $(BUILD)/libazmi_registry.a
 AZMI        := $(BUILD)/azmi
 
-.PHONY: all deps check demo bench fuzz install clean format format-check FORCE
+.PHONY: all deps check demo bench fuzz install clean format format-check layer-check FORCE
 all: $(LIBA) $(LIBSO) $(AZMI) $(BUILD)/azmi.pc
 
 # $(BUILD)/flags holds the flags everything in $(BUILD) was built with.  It is rewritten only when
 # they change (packages installed, another CC or OPT), and what is built depends on it, so nothing
 # made with other flags survives into a later build.
-BUILD_FLAGS := $(CC) | $(CFLAGS) | $(LDFLAGS) | $(DEP_LIBS)
+BUILD_FLAGS := $(CC) | $(CFLAGS) | $(LDFLAGS) | $(DEP_LIBS) | $(CORE_INC) | $(LOGIN_INC) | $(REGISTRY_INC) | $(FRONT_INC)
 $(BUILD)/flags: FORCE
 	@[ -n "$(PKG_OK)" ] || { echo "make: the build packages are missing (pkg-config finds no $(PKGS));" \
 		"run 'make deps' first, or 'make demo' / 'make check', which install them" >&2; exit 1; }
@@ -65,25 +87,51 @@ $(BUILD)/flags: FORCE
 	@printf '%s\n' '$(subst ','\'',$(BUILD_FLAGS))' | cmp -s - $@ || \
 		printf '%s\n' '$(subst ','\'',$(BUILD_FLAGS))' >$@
 
+# INC: the include path of the part a source belongs to (a front end's build.mk sets its own).
+INC          = $(FRONT_INC)
+$(BUILD)/core/%.o: INC = $(CORE_INC)
+$(BUILD)/login/%.o: INC = $(LOGIN_INC)
+$(BUILD)/registry/%.o: INC = $(REGISTRY_INC)
+
 $(BUILD)/%.o: %.c $(BUILD)/flags
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(INC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
-$(LIBA): $(CORE_OBJ)
+# The core for azmi's own programs and tests, internal names visible.
+$(CORE_LIB): $(CORE_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $(CORE_OBJ)
 
-$(LIBSO): $(CORE_OBJ) common/libazmi.map
+# The static library libazmi-dev ships: the core linked into one object whose symbols are all made
+# local but the API (include/azmi.h, the only default-visibility names), so that a program linking
+# it meets none of our internal names (json_get_string, log_line, ...).
+$(LIBA): $(CORE_OBJ)
+	@rm -f $@ $(BUILD)/libazmi.o
+	$(LD) -r -o $(BUILD)/libazmi.o $(CORE_OBJ)
+	$(OBJCOPY) --localize-hidden $(BUILD)/libazmi.o
+	$(AR) rcs $@ $(BUILD)/libazmi.o
+
+$(LOGIN_LIB): $(LOGIN_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $(LOGIN_OBJ)
+
+$(REGISTRY_LIB): $(REGISTRY_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $(REGISTRY_OBJ)
+
+$(LIBSO): $(CORE_OBJ) core/libazmi.map
 	$(CC) -shared -o $@ $(CORE_OBJ) -Wl,-soname,libazmi.so.$(SOVERSION) \
-		-Wl,--version-script=common/libazmi.map $(SO_NOUNDEF) $(LDFLAGS) $(CORE_LIBS)
+		-Wl,--version-script=core/libazmi.map $(SO_NOUNDEF) $(LDFLAGS) $(CORE_LIBS)
 	ln -sf libazmi.so.$(SOVERSION) $(BUILD)/libazmi.so
 
-# The command reaches libcurl_auth's private azmi_exec.h for `azmi curl` / `azmi exec`.
-$(CLI_OBJ): CFLAGS += -Ilibcurl_auth
+MULTIARCH   := $(shell $(CC) -print-multiarch 2>/dev/null)
+# `azmi curl` / `azmi exec` preload the plug-in from where `make install` puts it.
+$(BUILD)/cli/azmi_exec.o: CFLAGS += -DAZMI_CURL_INSTALL_PATH='"$(LIBDIR)/libazmi_curl.so.$(SOVERSION)"' \
+	-DAZMI_MULTIARCH='"$(MULTIARCH)"'
 
-# The command links the static core: one file to install, no run-time search.
-$(AZMI): $(CLI_OBJ) $(LIBA)
-	$(CC) -o $@ $(CLI_OBJ) $(LIBA) -pie $(LDFLAGS) $(CORE_LIBS)
+# The command links the static libraries: one file to install, no run-time search.
+$(AZMI): $(CLI_OBJ) $(LOGIN_LIB) $(REGISTRY_LIB) $(CORE_LIB)
+	$(CC) -o $@ $(CLI_OBJ) $(LOGIN_LIB) $(REGISTRY_LIB) $(CORE_LIB) -pie $(LDFLAGS) $(CORE_LIBS)
 
 $(BUILD)/azmi.pc: azmi.pc.in Makefile
 	@mkdir -p $(@D)
@@ -93,7 +141,7 @@ $(BUILD)/azmi.pc: azmi.pc.in Makefile
 -include $(sort $(wildcard */build.mk))
 all: $(ALL_EXTRA)
 # Linked outputs depend on the link flags too.
-$(LIBA) $(LIBSO) $(AZMI) $(ALL_EXTRA): $(BUILD)/flags
+$(LIBA) $(CORE_LIB) $(LIBSO) $(LOGIN_LIB) $(REGISTRY_LIB) $(AZMI) $(ALL_EXTRA): $(BUILD)/flags
 
 
 deps:
@@ -120,7 +168,25 @@ install: all
 	install -m 0644 man/azmi.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	$(if $(INSTALL_EXTRA),$(MAKE) --no-print-directory $(INSTALL_EXTRA))
 
-FORMAT_SRC = $(filter-out debian/%,$(wildcard include/*.h */*.[ch] tests/*/*.[ch]))
+# The layers hold: each include path below must refuse the header named beside it (a front end the
+# context's layout, the core the login and registry libraries, each library the other), and a front
+# end must reach the internal API.  tests/suite-05-exports.sh runs it.
+LAYER_PROBES := FRONT_INC:ctx.h FRONT_INC:http.h CORE_INC:rbac.h CORE_INC:acr.h LOGIN_INC:acr.h \
+                REGISTRY_INC:rbac.h
+layer-check:
+	@set -e; for p in $(LAYER_PROBES); do \
+		inc=$${p%%:*}; hdr=$${p#*:}; \
+		case $$inc in FRONT_INC) flags="$(FRONT_INC)";; CORE_INC) flags="$(CORE_INC)";; \
+			LOGIN_INC) flags="$(LOGIN_INC)";; REGISTRY_INC) flags="$(REGISTRY_INC)";; esac; \
+		if printf '#include "%s"\n' "$$hdr" | $(CC) -Iinclude $$flags $(DEP_CFLAGS) -fsyntax-only -x c - \
+			2>/dev/null; then echo "FAIL: $$inc reaches $$hdr"; exit 1; fi; \
+		echo "ok: $$inc cannot include $$hdr"; \
+	done; \
+	printf '#include "frontend.h"\n#include "decide.h"\n#include "acr.h"\n' | \
+		$(CC) -Iinclude $(FRONT_INC) $(DEP_CFLAGS) -fsyntax-only -x c - && \
+		echo "ok: FRONT_INC reaches frontend.h, the login and the registry library"
+
+FORMAT_SRC = $(filter-out debian/%,$(wildcard include/*.h */*.[ch] core/internal/*.h tests/*/*.[ch]))
 format:
 	clang-format -i $(FORMAT_SRC)
 format-check:
@@ -129,4 +195,4 @@ format-check:
 clean:
 	rm -rf $(BUILD)
 
--include $(CORE_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
+-include $(CORE_OBJ:.o=.d) $(LOGIN_OBJ:.o=.d) $(REGISTRY_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

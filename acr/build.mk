@@ -1,15 +1,15 @@
 # acr/build.mk - Azure Container Registry (included by the top Makefile).
 #   $(BUILD)/docker-credential-azmi   the Docker credential helper (acr/docker_credential.c)
-# The exchange itself lives in the core (common/acr.c); `azmi acr-token` is cli/cmd_acr_token.c
+# The exchange itself lives in the registry library (registry/acr.c); `azmi acr-token` is cli/cmd_acr_token.c
 # and the curl plug-in's registry path libcurl_auth/acr_retry.c.
 
 ACR_HELPER     := $(BUILD)/docker-credential-azmi
 ACR_HELPER_OBJ := $(BUILD)/acr/docker_credential.o
 
-# Like the command, it links the static core: one file to install, nothing loaded at start but libc,
+# Like the command, it links the static libraries: one file to install, nothing loaded at start but libc,
 # json-c and OpenSSL (libcurl only when a refresh token must be fetched).
-$(ACR_HELPER): $(ACR_HELPER_OBJ) $(LIBA)
-	$(CC) -o $@ $(ACR_HELPER_OBJ) $(LIBA) -pie $(LDFLAGS) $(CORE_LIBS)
+$(ACR_HELPER): $(ACR_HELPER_OBJ) $(REGISTRY_LIB) $(CORE_LIB)
+	$(CC) -o $@ $(ACR_HELPER_OBJ) $(REGISTRY_LIB) $(CORE_LIB) -pie $(LDFLAGS) $(CORE_LIBS)
 
 ALL_EXTRA += $(ACR_HELPER)
 INSTALL_EXTRA += install-acr

@@ -12,8 +12,8 @@
 #include <json-c/json.h>
 
 #include "cli.h"
-#include "ctx.h"
 #include "decide.h"
+#include "frontend.h"
 #include "login_conf.h"
 
 #define EXIT_NOT_MANAGED 3
@@ -159,7 +159,7 @@ int cmd_check_login(int argc, char **argv)
 	login_conf_init(&conf);
 	if ((ctx = cli_ctx_open(config, verbose, &code)) == NULL)
 		return code;
-	if (!login_conf_from_file(&conf, &ctx->config, why, sizeof(why))) {
+	if (!login_conf_from_file(&conf, ctx_config(ctx), why, sizeof(why))) {
 		fprintf(stderr, "azmi: %s\n", why);
 		azmi_ctx_free(ctx);
 		return EXIT_USAGE;

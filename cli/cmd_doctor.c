@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "ctx.h"
+#include "frontend.h"
 #include "util.h"
 
 static const char usage[] =
@@ -68,58 +68,59 @@ static void print_environment(const struct settings *s)
 
 static void print_cache(struct azmi_ctx *ctx)
 {
-	struct file_cache *fc = ctx_files(ctx);
+	const char *dir;
+	int dirfd;
+	enum ctx_cache_state state = ctx_cache(ctx, &dir, &dirfd);
 	struct stat st;
 	DIR *d;
 	int files = 0;
 
-	if (!ctx->settings.cache_enabled) {
+	if (state == CTX_CACHE_OFF) {
 		printf("cache:       off (cache = no)\n");
 		return;
 	}
-	if (!file_cache_enabled(fc)) {
+	if (state == CTX_CACHE_UNUSABLE) {
 		printf(
 		    "cache:       %s: NOT USABLE (see the warning above); every process asks the endpoint\n",
-		    fc->dir ? fc->dir : "(no directory)");
+		    dir ? dir : "(no directory)");
 		return;
 	}
-	fstat(fc->dirfd, &st);
-	if ((d = fdopendir(dup(fc->dirfd))) != NULL) {
+	fstat(dirfd, &st);
+	if ((d = fdopendir(dup(dirfd))) != NULL) {
 		struct dirent *e;
 		while ((e = readdir(d)) != NULL)
 			files += e->d_name[0] != '.' && strchr(e->d_name, '.') == NULL;
 		closedir(d);
 	}
-	printf("cache:       %s: ok (mode %04o, uid %u), %d cached token%s\n", fc->dir,
+	printf("cache:       %s: ok (mode %04o, uid %u), %d cached token%s\n", dir,
 	       (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid, files, files == 1 ? "" : "s");
 }
 
 /* Each link of the chain: configured or why not, and which managed-identity source and why. */
 static void print_chain(const struct azmi_ctx *ctx)
 {
-	const struct settings *s = &ctx->settings;
-	char why[256];
+	const struct settings *s = ctx_settings(ctx);
+	struct ctx_link links[CTX_CHAIN_MAX];
+	int n = ctx_chain(ctx, links);
 
 	printf("chain:       %s\n",
 	       s->token_credentials ? "narrowed by AZURE_TOKEN_CREDENTIALS" : "default order");
-	for (int i = 0; i < ctx->nchain; i++) {
-		enum cred_id c = ctx->chain[i];
-		const struct source *src = credential_source(s, c, ctx->mi_source);
-		if (!credential_configured(s, c, why, sizeof(why))) {
-			printf("  %d. %-18s skipped: %s\n", i + 1, credential_name(c), why);
+	for (int i = 0; i < n; i++) {
+		const struct ctx_link *l = &links[i];
+		if (!l->configured) {
+			printf("  %d. %-18s skipped: %s\n", i + 1, l->credential, l->why);
 			continue;
 		}
-		if (credential_unsupported(s, c, why, sizeof(why))) {
-			printf("  %d. %-18s refused: %s\n", i + 1, credential_name(c), why);
+		if (l->refused) {
+			printf("  %d. %-18s refused: %s\n", i + 1, l->credential, l->why);
 			continue;
 		}
-		printf("  %d. %-18s %s\n", i + 1, credential_name(c),
-		       src ? src->title : "az account get-access-token");
-		if (c == CRED_MANAGED) {
-			printf("     %-18s chosen because %s\n", "", ctx->mi_why);
-			if (ctx->mi_source == &source_imds)
+		printf("  %d. %-18s %s\n", i + 1, l->credential, l->title);
+		if (l->managed) {
+			printf("     %-18s chosen because %s\n", "", l->because);
+			if (l->imds_endpoint != NULL)
 				printf("     %-18s endpoint %s/metadata/identity/oauth2/token\n", "",
-				       s->imds_endpoint);
+				       l->imds_endpoint);
 		}
 	}
 	if (!s->use_azure_cli && !s->token_credentials)
@@ -138,9 +139,9 @@ int cmd_doctor(int argc, char **argv)
 		return r;
 	o.req.flags |= AZMI_NO_CACHE;
 	printf("azmi %s\n", AZMI_VERSION);
-	printf("config:      %s\n", ctx->config.path ? ctx->config.path : "no file (defaults)");
+	printf("config:      %s\n", ctx_config(ctx)->path ? ctx_config(ctx)->path : "no file (defaults)");
 	print_chain(ctx);
-	print_environment(&ctx->settings);
+	print_environment(ctx_settings(ctx));
 	print_cache(ctx);
 	fflush(stdout);
 	if ((r = cli_fetch(ctx, &o, &tok)) != EXIT_OK) {

@@ -6,7 +6,7 @@
 #include <json-c/json.h>
 
 #include "cli.h"
-#include "ctx.h"
+#include "frontend.h"
 #include "jwt.h"
 
 static const char usage[] =
@@ -27,25 +27,27 @@ static void add_chain_report(const struct azmi_ctx *ctx, const struct azmi_reque
 	bool named = req->credential != NULL || req->id_kind >= AZMI_ID_CLIENT_ID;
 
 	struct json_object *skipped = json_object_new_array();
+	struct ctx_link links[CTX_CHAIN_MAX];
+	int n = ctx_chain(ctx, links);
 	char why[256];
 
-	for (int i = 0; i < ctx->nchain; i++) {
-		enum cred_id c = ctx->chain[i];
-		const struct source *src = credential_source(&ctx->settings, c, ctx->mi_source);
-		const char *name = src ? src->name : credential_name(c);
-		if (strcmp(name, tok->source) == 0) {
-			json_object_object_add(out, "credential", json_object_new_string(credential_name(c)));
-			if (c == CRED_MANAGED)
-				json_object_object_add(out, "because", json_object_new_string(ctx->mi_why));
+	for (int i = 0; i < n; i++) {
+		const struct ctx_link *l = &links[i];
+		if (strcmp(l->source, tok->source) == 0) {
+			json_object_object_add(out, "credential", json_object_new_string(l->credential));
+			if (l->managed)
+				json_object_object_add(out, "because", json_object_new_string(l->because));
 			break;
 		}
 		char line[320];
 		if (named)
 			snprintf(why, sizeof(why), "not asked (the request named %s)",
 			         req->credential ? "a credential" : "a user-assigned identity");
-		else if (credential_configured(&ctx->settings, c, why, sizeof(why)))
+		else if (l->configured)
 			snprintf(why, sizeof(why), "unavailable here (azmi doctor shows why)");
-		snprintf(line, sizeof(line), "%s: %s", credential_name(c), why);
+		else
+			snprintf(why, sizeof(why), "%s", l->why);
+		snprintf(line, sizeof(line), "%s: %s", l->credential, why);
 		json_object_array_add(skipped, json_object_new_string(line));
 	}
 	json_object_object_add(out, "skipped", skipped);

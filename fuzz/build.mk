@@ -3,7 +3,7 @@
 #   make fuzz              run each for FUZZ_SECONDS (default 30) over fuzz/corpus/<name>/
 #   make fuzz FUZZ_TARGETS="fuzz_timefmt fuzz_jwt"   only some
 # Targets are built with clang -fsanitize=fuzzer,address,undefined against the
-# core sources compiled with -fsanitize=fuzzer-no-link,address,undefined into
+# core, login and registry sources compiled with -fsanitize=fuzzer-no-link,address,undefined into
 # $(BUILD)/fuzz/obj/.  A target needing more than the core names its extra
 # sources, flags or libraries in variables of its own (set anywhere, before or
 # after this file is read):
@@ -20,11 +20,12 @@ FUZZ_CC       ?= clang
 FUZZ_SECONDS  ?= 30
 FUZZ_DIR      := $(BUILD)/fuzz
 FUZZ_SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all
-FUZZ_CFLAGS   := -std=c11 -D_GNU_SOURCE -g -O1 $(WARN) -Iinclude -Icommon $(DEP_CFLAGS)
+FUZZ_CFLAGS   := -std=c11 -D_GNU_SOURCE -g -O1 $(WARN) -Iinclude -Icore -Icore/internal -Ilogin -Iregistry $(DEP_CFLAGS)
 FUZZ_SRC      := $(sort $(wildcard fuzz/fuzz_*.c))
 FUZZ_NAMES    := $(FUZZ_SRC:fuzz/%.c=%)
 FUZZ_BINS     := $(FUZZ_NAMES:%=$(FUZZ_DIR)/%)
-FUZZ_CORE_OBJ := $(CORE_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
+FUZZ_CORE_OBJ := $(CORE_SRC:%.c=$(FUZZ_DIR)/obj/%.o) $(LOGIN_SRC:%.c=$(FUZZ_DIR)/obj/%.o) \
+                 $(REGISTRY_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
 FUZZ_TARGETS  ?= $(FUZZ_NAMES)
 
 # The extra objects of target $(1).

@@ -1,27 +1,18 @@
 # libcurl_auth/build.mk - the curl plug-in (included by the top Makefile).
 #   $(BUILD)/libazmi_curl.so.1      LD_PRELOAD plug-in and C API (include/azmi_curl.h)
-#   $(BUILD)/libcurl_auth/azmi_exec.o   `azmi curl` / `azmi exec`, linked into the azmi command
 #   make curl-test-programs         the programs tests/suite-40-curl.sh drives
 
-CURLAUTH_SRC  := $(sort $(filter-out libcurl_auth/azmi_exec.c,$(wildcard libcurl_auth/*.c)))
+CURLAUTH_SRC  := $(sort $(wildcard libcurl_auth/*.c))
 CURLAUTH_OBJ  := $(CURLAUTH_SRC:%.c=$(BUILD)/%.o)
 CURLAUTH_SO   := $(BUILD)/libazmi_curl.so.$(SOVERSION)
-CURLAUTH_EXEC := $(BUILD)/libcurl_auth/azmi_exec.o
-CURLAUTH_MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
 # Every symbol resolved at link time, except in sanitizer builds (their runtime comes with the program).
 
 $(CURLAUTH_OBJ): CFLAGS += -DCURL_DISABLE_TYPECHECK -DCURL_DISABLE_DEPRECATION
-$(CURLAUTH_EXEC): CFLAGS += -DAZMI_CURL_INSTALL_PATH='"$(LIBDIR)/libazmi_curl.so.$(SOVERSION)"' \
-	-DAZMI_MULTIARCH='"$(CURLAUTH_MULTIARCH)"'
 
-$(CURLAUTH_SO): $(CURLAUTH_OBJ) $(LIBA) libcurl_auth/libazmi_curl.map
-	$(CC) -shared -o $@ $(CURLAUTH_OBJ) $(LIBA) -Wl,-soname,libazmi_curl.so.$(SOVERSION) \
+$(CURLAUTH_SO): $(CURLAUTH_OBJ) $(REGISTRY_LIB) $(CORE_LIB) libcurl_auth/libazmi_curl.map
+	$(CC) -shared -o $@ $(CURLAUTH_OBJ) $(REGISTRY_LIB) $(CORE_LIB) -Wl,-soname,libazmi_curl.so.$(SOVERSION) \
 		-Wl,--version-script=libcurl_auth/libazmi_curl.map $(SO_NOUNDEF) $(LDFLAGS) $(DEP_LIBS) -ldl
 	ln -sf libazmi_curl.so.$(SOVERSION) $(BUILD)/libazmi_curl.so
-
-# The azmi command runs `azmi curl` / `azmi exec` through azmi_exec_main().
-CLI_OBJ += $(CURLAUTH_EXEC)
-$(AZMI): $(CURLAUTH_EXEC)
 
 ALL_EXTRA += $(CURLAUTH_SO)
 

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "http.h"
+#include "http_fns.h"
 #include "plugin_settings.h"
 
 struct real_curl real;

@@ -7,8 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "ctx.h"
 #include "error.h"
+#include "frontend.h"
 #include "jwks_store.h"
 #include "jwt_verify.h"
 #include "principal.h"
@@ -70,13 +70,14 @@ static const char *check_name(enum jwt_status s)
 static bool validate(struct azmi_ctx *ctx, const struct login_conf *c, const char *token, size_t len,
                      const struct auth_opts *o, struct jwt_claims *cl, struct auth_result *r)
 {
+	const struct settings *s = ctx_settings(ctx);
 	const char *auds[LOGIN_MAX_AUDIENCES];
-	const char *authority = c->authority[0] ? c->authority : ctx->settings.authority_host;
+	const char *authority = c->authority[0] ? c->authority : s->authority_host;
 	struct jwks_source src = {.authority = authority,
 	                          .tenant = c->tenant,
 	                          .cache_dir = o->cache_dir,
-	                          .ca_file = ctx->settings.ca_file,
-	                          .proxy = settings_proxy(&ctx->settings),
+	                          .ca_file = s->ca_file,
+	                          .proxy = settings_proxy(s),
 	                          .timeout_ms = 1,
 	                          .now = o->now};
 	struct jwt_policy p = {.tenant = c->tenant,

@@ -1,6 +1,6 @@
 /*
  * auth.h - pam_azmi's auth phase without PAM: an Entra access token checked
- * offline (common/jwt_verify.h) for the login name's principal, then the
+ * offline (login/jwt_verify.h) for the login name's principal, then the
  * token's app roles and groups as policy.  pam_module.c asks the user for
  * the token and maps the outcome to a PAM code.
  */

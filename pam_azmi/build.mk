@@ -1,7 +1,7 @@
 # pam_azmi/build.mk - logins (included by the top Makefile).
 #   $(BUILD)/pam_azmi.so          the PAM account module (exports pam_sm_* only)
 #   $(BUILD)/libnss_azmi.so.2     the NSS module (exports _nss_azmi_* only; no network, no json/ssl)
-#   `azmi check-login USER`       cli/cmd_check_login.c with the decision objects below
+#   `azmi check-login USER`       cli/cmd_check_login.c with the login library (login/)
 #   make pam-test-programs        the programs tests/suite-30-pam.sh drives
 # Variables: STATEDIR (uid table, admin members, decision cache; default /var/lib/azmi),
 # PAM_SECUREDIR (default $(LIBDIR)/security), NSS_LIBDIR (default $(LIBDIR)).
@@ -13,29 +13,24 @@ DATADIR       ?= $(PREFIX)/share
 
 PAMAZMI_SO  := $(BUILD)/pam_azmi.so
 NSSAZMI_SO  := $(BUILD)/libnss_azmi.so.2
-# What the NSS module needs (no network, no JSON), what the decision adds, and the two entry files.
-PAMAZMI_LOCAL_OBJ  := $(patsubst %,$(BUILD)/pam_azmi/%.o,login_conf principal names statefile uidmap admins)
-PAMAZMI_DECIDE_OBJ := $(patsubst %,$(BUILD)/pam_azmi/%.o,dcache decide)
-PAMAZMI_PAM_OBJ    := $(PAMAZMI_LOCAL_OBJ) $(PAMAZMI_DECIDE_OBJ) $(BUILD)/pam_azmi/auth.o $(BUILD)/pam_azmi/pam_module.o
-PAMAZMI_NSS_OBJ    := $(PAMAZMI_LOCAL_OBJ) $(BUILD)/pam_azmi/nss_module.o
-PAMAZMI_ALL_OBJ    := $(PAMAZMI_PAM_OBJ) $(BUILD)/pam_azmi/nss_module.o
+# The two entry files and the token prompt; everything they decide with is in the login library
+# (login/), which `azmi check-login` links too.  The NSS module pulls only the local files from it
+# (the map, the uid table, the admin members): no network, no JSON.
+PAMAZMI_PAM_OBJ    := $(BUILD)/pam_azmi/auth.o $(BUILD)/pam_azmi/pam_module.o
+PAMAZMI_NSS_OBJ    := $(BUILD)/pam_azmi/nss_module.o
+PAMAZMI_ALL_OBJ    := $(PAMAZMI_PAM_OBJ) $(PAMAZMI_NSS_OBJ)
 PAMAZMI_CLI        := $(BUILD)/cli/cmd_check_login.o
 # Every symbol resolved at link time, except in sanitizer builds (their runtime comes with the program).
 
-$(PAMAZMI_ALL_OBJ) $(PAMAZMI_CLI): CFLAGS += -DAZMI_STATEDIR='"$(STATEDIR)"'
-$(PAMAZMI_CLI): CFLAGS += -Ipam_azmi
+$(PAMAZMI_ALL_OBJ) $(PAMAZMI_CLI) $(LOGIN_OBJ): CFLAGS += -DAZMI_STATEDIR='"$(STATEDIR)"'
 
-$(PAMAZMI_SO): $(PAMAZMI_PAM_OBJ) $(LIBA) pam_azmi/pam_azmi.map
-	$(CC) -shared -o $@ $(PAMAZMI_PAM_OBJ) $(LIBA) -Wl,--version-script=pam_azmi/pam_azmi.map \
+$(PAMAZMI_SO): $(PAMAZMI_PAM_OBJ) $(LOGIN_LIB) $(CORE_LIB) pam_azmi/pam_azmi.map
+	$(CC) -shared -o $@ $(PAMAZMI_PAM_OBJ) $(LOGIN_LIB) $(CORE_LIB) -Wl,--version-script=pam_azmi/pam_azmi.map \
 		$(SO_NOUNDEF) $(LDFLAGS) $(CORE_LIBS) -lpam
 
-$(NSSAZMI_SO): $(PAMAZMI_NSS_OBJ) $(LIBA) pam_azmi/nss_azmi.map
-	$(CC) -shared -o $@ $(PAMAZMI_NSS_OBJ) $(LIBA) -Wl,-soname,libnss_azmi.so.2 \
+$(NSSAZMI_SO): $(PAMAZMI_NSS_OBJ) $(LOGIN_LIB) $(CORE_LIB) pam_azmi/nss_azmi.map
+	$(CC) -shared -o $@ $(PAMAZMI_NSS_OBJ) $(LOGIN_LIB) $(CORE_LIB) -Wl,-soname,libnss_azmi.so.2 \
 		-Wl,--version-script=pam_azmi/nss_azmi.map $(SO_NOUNDEF) $(LDFLAGS)
-
-# `azmi check-login` runs the same decision as the PAM module.
-CLI_OBJ += $(PAMAZMI_LOCAL_OBJ) $(PAMAZMI_DECIDE_OBJ)
-$(AZMI): $(PAMAZMI_LOCAL_OBJ) $(PAMAZMI_DECIDE_OBJ)
 
 ALL_EXTRA += $(PAMAZMI_SO) $(NSSAZMI_SO)
 INSTALL_EXTRA += install-pam
@@ -61,14 +56,13 @@ test-programs: pam-test-programs
 
 # The unit tests of the modules' local logic, next to the core's (suite 10-unit runs $(BUILD)/tests/test_*).
 PAMAZMI_UNIT := $(BUILD)/tests/test_login
-$(PAMAZMI_UNIT): tests/pam/test_login.c $(PAMAZMI_LOCAL_OBJ) $(PAMAZMI_DECIDE_OBJ) $(LIBA)
+$(PAMAZMI_UNIT): tests/pam/test_login.c $(LOGIN_LIB) $(CORE_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(CMOCKA_CFLAGS) -Ipam_azmi -o $@ $< $(PAMAZMI_LOCAL_OBJ) $(PAMAZMI_DECIDE_OBJ) $(LIBA) \
+	$(CC) $(LOGIN_INC) $(CFLAGS) $(CMOCKA_CFLAGS) -o $@ $< $(LOGIN_LIB) $(CORE_LIB) \
 		$(LDFLAGS) $(DEP_LIBS) $(or $(CMOCKA_LIBS),-lcmocka)
 unit-test-programs: $(PAMAZMI_UNIT)
 
 -include $(PAMAZMI_ALL_OBJ:.o=.d) $(PAMAZMI_CLI:.o=.d)
 
 # libFuzzer target (fuzz/build.mk builds it): the map, uid table, decision cache and setting parsers.
-FUZZ_EXTRA_SRC_fuzz_login_files    := $(patsubst %,pam_azmi/%.c,login_conf principal names statefile uidmap dcache)
-FUZZ_EXTRA_CFLAGS_fuzz_login_files := -Ipam_azmi
+# (They are in the login library, which the fuzz build compiles with the core.)

@@ -19,8 +19,8 @@
 #include "admins.h"
 #include "auth.h"
 #include "buf.h"
-#include "ctx.h"
 #include "decide.h"
+#include "frontend.h"
 #include "jwt_verify.h"
 #include "login_conf.h"
 #include "statefile.h"
@@ -109,7 +109,7 @@ static bool setup(pam_handle_t *pamh, int argc, const char **argv, struct login_
 		util_sanitize(r->reason, sizeof(r->reason), err.message, strcspn(err.message, "\n"));
 		return false;
 	}
-	if (!login_conf_from_file(c, &(*ctx)->config, why, sizeof(why))) {
+	if (!login_conf_from_file(c, ctx_config(*ctx), why, sizeof(why))) {
 		r->outcome = LOGIN_CONFIG;
 		r->err = AZMI_ERR_CONFIG;
 		snprintf(r->reason, sizeof(r->reason), "%s", why);

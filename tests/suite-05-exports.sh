@@ -48,6 +48,47 @@ check libnss_azmi.so.2 _nss_azmi_getpwnam_r _nss_azmi_getpwuid_r _nss_azmi_getgr
 	_nss_azmi_initgroups_dyn _nss_azmi_setpwent _nss_azmi_getpwent_r _nss_azmi_endpwent _nss_azmi_setgrent \
 	_nss_azmi_getgrent_r _nss_azmi_endgrent
 
+# The static library of libazmi-dev defines no global name but the API's (azmi_*): nothing of ours can
+# clash with a program that links it.
+if [ -f "$BUILD/libazmi.a" ]; then
+	other=$(nm -g --defined-only "$BUILD/libazmi.a" | awk 'NF == 3 {print $3}' | grep -v '^azmi_' | sort -u | tr '\n' ' ')
+	api=$(nm -g --defined-only "$BUILD/libazmi.a" | awk 'NF == 3 {print $3}' | grep -c '^azmi_')
+	if [ -z "$other" ] && [ "$api" -gt 0 ]; then
+		pass=$((pass + 1))
+		echo "ok: $BUILD/libazmi.a defines only azmi_* globals ($api)"
+	else
+		fail=$((fail + 1))
+		echo "FAIL: $BUILD/libazmi.a defines unprefixed globals: $other (azmi_*: $api)"
+	fi
+fi
+
+# libazmi.so.1 is the token core only: no function or object of the login or registry library in it.
+if [ -f "$BUILD/libazmi.so.1" ] && [ -d "$BUILD/login" ] && [ -d "$BUILD/registry" ]; then
+	nm "$BUILD/libazmi.so.1" | awk 'NF == 3 {print $3}' | sort -u >"$BUILD/so-names.txt"
+	nm -g --defined-only "$BUILD"/login/*.o "$BUILD"/registry/*.o | awk 'NF == 3 {print $3}' | sort -u \
+		>"$BUILD/upper-names.txt"
+	both=$(comm -12 "$BUILD/so-names.txt" "$BUILD/upper-names.txt" | tr '\n' ' ')
+	upper=$(wc -l <"$BUILD/upper-names.txt")
+	if [ -z "$both" ] && [ "$upper" -gt 50 ]; then
+		pass=$((pass + 1))
+		echo "ok: libazmi.so.1 holds none of the $upper login and registry names"
+	else
+		fail=$((fail + 1))
+		echo "FAIL: libazmi.so.1 holds login or registry code: $both"
+	fi
+	rm -f "$BUILD/so-names.txt" "$BUILD/upper-names.txt"
+fi
+
+# The layers: no include path of a lower layer (or of a front end) reaches a higher layer's headers.
+if out=$(make --no-print-directory BUILD="$BUILD" layer-check 2>&1); then
+	pass=$((pass + 1))
+	echo "ok: the include paths keep the layers apart"
+else
+	fail=$((fail + 1))
+	echo "FAIL: the include paths let a layer reach another:"
+fi
+printf '%s\n' "$out" | sed 's/^/  /'
+
 # The command itself must not pull in libcurl at start-up (it loads it on the first request).
 if ldd "$BUILD/azmi" | grep -q libcurl; then
 	fail=$((fail + 1))

@@ -1,4 +1,4 @@
-"""Integration tests of the core's Azure RBAC login decision (common/rbac.h)
+"""Integration tests of the login library's Azure RBAC decision (login/rbac.h)
 against the stand-in's Resource Manager and Graph (tests/standin/standin_arm.py),
 through the test driver tests/rbac/rbac_probe.c.
 

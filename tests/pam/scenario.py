@@ -102,7 +102,7 @@ def config():
     }
 
 
-VM_CACHE = "/run/azmi/vm.info"  # root's cached instance metadata (common/vm_cache.h)
+VM_CACHE = "/run/azmi/vm.info"  # root's cached instance metadata (login/vm_cache.h)
 
 
 def drop_vm_cache():

@@ -1,5 +1,5 @@
 /*
- * rbac_probe.c - a test driver for the core's login decision (common/rbac.h),
+ * rbac_probe.c - a test driver for the login library's decision (login/rbac.h),
  * for tests/integration/test_rbac.py.  Not installed.  Each step prints one
  * JSON line on stdout:
  *

@@ -20,6 +20,23 @@ void role_cache_destroy(struct role_cache *c)
 	pthread_mutex_destroy(&c->lock);
 }
 
+void *role_cache_new(void)
+{
+	struct role_cache *c = malloc(sizeof(*c));
+
+	if (c != NULL)
+		role_cache_init(c);
+	return c;
+}
+
+void role_cache_free(void *c)
+{
+	if (c == NULL)
+		return;
+	role_cache_destroy(c);
+	free(c);
+}
+
 static struct role_cache_entry *find(struct role_cache *c, const char *guid)
 {
 	for (size_t i = 0; i < c->count; i++)
@@ -33,6 +50,8 @@ bool role_cache_get(struct role_cache *c, const char *guid, int64_t now, struct 
 	struct role_cache_entry *e;
 	bool found = false;
 
+	if (c == NULL)
+		return false;
 	pthread_mutex_lock(&c->lock);
 	if ((e = find(c, guid)) != NULL && now < e->expires) {
 		*out = e->role;
@@ -46,7 +65,7 @@ void role_cache_put(struct role_cache *c, const struct rbac_role *role, int64_t 
 {
 	struct role_cache_entry *e;
 
-	if (role->guid[0] == '\0')
+	if (c == NULL || role->guid[0] == '\0')
 		return;
 	pthread_mutex_lock(&c->lock);
 	if (c->items == NULL && (c->items = calloc(ROLE_CACHE_MAX, sizeof(*c->items))) == NULL)

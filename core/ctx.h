@@ -1,4 +1,7 @@
-/* ctx.h - the context behind struct azmi_ctx (private to the core and its front ends). */
+/*
+ * ctx.h - the context behind struct azmi_ctx (private to the core and the libraries above it;
+ * front ends get core/internal/frontend.h).
+ */
 #ifndef AZMI_CTX_H
 #define AZMI_CTX_H
 
@@ -9,9 +12,15 @@
 #include "cache_mem.h"
 #include "config.h"
 #include "credential.h"
+#include "frontend.h"
 #include "log.h"
-#include "role_cache.h"
 #include "source.h"
+
+/*
+ * Per-context data of the libraries above the core: the core frees it with
+ * the context but never looks inside (the login library's role cache).
+ */
+enum ctx_slot { CTX_SLOT_LOGIN, CTX_SLOT_COUNT };
 
 struct azmi_ctx {
 	struct config_file config;
@@ -34,7 +43,10 @@ struct azmi_ctx {
 	bool files_opened;
 	pthread_mutex_t files_lock; /* opening the cache directory once */
 	struct log_sink log;
-	struct role_cache roles; /* role definitions read by rbac_decide */
+	/* Data a library above the core keeps per context (see ctx_slot()). */
+	pthread_mutex_t slots_lock;
+	void *slot[CTX_SLOT_COUNT];
+	void (*slot_free[CTX_SLOT_COUNT])(void *data);
 	/*
 	 * Monotonic end of the current login decision, 0 when none: every
 	 * Azure step (instance metadata, Graph, Resource Manager, the tenant's
@@ -46,10 +58,10 @@ struct azmi_ctx {
 /* The file cache, opened on first use (so that a context that never fetches touches no directory). */
 struct file_cache *ctx_files(struct azmi_ctx *ctx);
 
-/* Start a decision's one time budget: `timeout` from now, for every step that follows. */
-void ctx_budget_start(struct azmi_ctx *ctx);
-
-/* The deadline of one step: `timeout` from now, but never past the decision's budget. */
-int64_t ctx_deadline(const struct azmi_ctx *ctx);
+/*
+ * The data in `slot`, made by `make` on first use (NULL when it fails) and
+ * released by `release` when the context is freed.
+ */
+void *ctx_slot(struct azmi_ctx *ctx, enum ctx_slot slot, void *(*make)(void), void (*release)(void *data));
 
 #endif

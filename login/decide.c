@@ -13,7 +13,6 @@
 #include "dcache.h"
 #include "uidmap.h"
 #include "error.h"
-#include "http.h"
 #include "util.h"
 
 static void step(struct login_result *r, const char *fmt, ...) AZMI_PRINTF(2, 3);
@@ -314,11 +313,10 @@ long login_local_uid(const char *user)
 
 void login_ctx_defaults(struct azmi_ctx *ctx)
 {
-	if (config_get(&ctx->config, "timeout") == NULL)
-		ctx->settings.timeout_ms = LOGIN_DEFAULT_TIMEOUT_MS;
+	if (config_get(ctx_config(ctx), "timeout") == NULL)
+		ctx_set_timeout(ctx, LOGIN_DEFAULT_TIMEOUT_MS);
 	/* Inside su, sudo or sshd the environment is the caller's: proxies from azmi.conf only, never az. */
-	ctx->settings.env_trusted = false;
-	http_distrust_environment();
+	ctx_distrust_environment(ctx);
 }
 
 void login_decide(struct azmi_ctx *ctx, const struct login_conf *c, const char *user,

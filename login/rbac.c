@@ -15,6 +15,7 @@
 #include "rbac_match.h"
 #include "rbac_parse.h"
 #include "rest.h"
+#include "role_cache.h"
 #include "util.h"
 
 #define API                   "api-version=2022-04-01"
@@ -113,6 +114,12 @@ static azmi_err list_url(struct decide *d, const char *kind, const char *filter,
 	return AZMI_OK;
 }
 
+/* The context's role definitions (NULL, so nothing is kept, when out of memory). */
+static struct role_cache *roles_of(struct azmi_ctx *ctx)
+{
+	return ctx_slot(ctx, CTX_SLOT_LOGIN, role_cache_new, role_cache_free);
+}
+
 /* The definition of assignment `a`: from an earlier row, the context's cache, or Resource Manager. */
 static azmi_err role_lookup(struct decide *d, const struct rbac_assignment *a, struct rbac_role *roles,
                             size_t i, int *fetches)
@@ -127,7 +134,7 @@ static azmi_err role_lookup(struct decide *d, const struct rbac_assignment *a, s
 			return AZMI_OK;
 		}
 	}
-	if (role_cache_get(&d->ctx->roles, a->roledef_guid, util_now(), &roles[i]))
+	if (role_cache_get(roles_of(d->ctx), a->roledef_guid, util_now(), &roles[i]))
 		return AZMI_OK;
 	if (++*fetches > RBAC_MAX_ROLE_FETCHES)
 		return err_set(d->err, AZMI_ERR_PROTOCOL, "arm", 0,
@@ -140,7 +147,7 @@ static azmi_err role_lookup(struct decide *d, const struct rbac_assignment *a, s
 		rc = rbac_parse_role(resp.body.data ? resp.body.data : "", resp.body.len, a->roledef_guid,
 		                     &roles[i], why, sizeof(why));
 		if (rc == AZMI_OK)
-			role_cache_put(&d->ctx->roles, &roles[i], util_now());
+			role_cache_put(roles_of(d->ctx), &roles[i], util_now());
 		else
 			err_set(d->err, rc, "arm", 200, "arm: role definition %s: HTTP 200 but %s",
 			        a->roledef_id, why);

@@ -50,7 +50,7 @@ azmi_err azmi_ctx_new(struct azmi_ctx **out, const char *config_path, struct azm
 		return err_set(err, AZMI_ERR_SYSTEM, "", 0, "cannot initialise the token cache lock");
 	}
 	pthread_mutex_init(&ctx->files_lock, NULL);
-	role_cache_init(&ctx->roles);
+	pthread_mutex_init(&ctx->slots_lock, NULL);
 	if ((r = config_read(&ctx->config, path, required, err)) != AZMI_OK ||
 	    (r = settings_load(&ctx->settings, &ctx->config, err)) != AZMI_OK) {
 		azmi_ctx_free(ctx);
@@ -75,10 +75,26 @@ void azmi_ctx_free(struct azmi_ctx *ctx)
 	file_cache_close(&ctx->files);
 	free(ctx->fast_id);
 	pthread_mutex_destroy(&ctx->files_lock);
-	role_cache_destroy(&ctx->roles);
+	for (int i = 0; i < CTX_SLOT_COUNT; i++)
+		if (ctx->slot[i] != NULL)
+			ctx->slot_free[i](ctx->slot[i]);
+	pthread_mutex_destroy(&ctx->slots_lock);
 	settings_free(&ctx->settings);
 	config_file_free(&ctx->config);
 	free(ctx);
+}
+
+void *ctx_slot(struct azmi_ctx *ctx, enum ctx_slot slot, void *(*make)(void), void (*release)(void *data))
+{
+	void *data;
+
+	pthread_mutex_lock(&ctx->slots_lock);
+	if ((data = ctx->slot[slot]) == NULL && (data = make()) != NULL) {
+		ctx->slot[slot] = data;
+		ctx->slot_free[slot] = release;
+	}
+	pthread_mutex_unlock(&ctx->slots_lock);
+	return data;
 }
 
 void azmi_ctx_set_log(struct azmi_ctx *ctx, azmi_log_fn *fn, void *userdata)
@@ -479,4 +495,67 @@ static azmi_err get_token_slow(struct azmi_ctx *ctx, const struct azmi_request *
 		          "off (use_azure_cli = yes in azmi.conf, or AZURE_TOKEN_CREDENTIALS=dev)");
 	err_set(err, AZMI_ERR_UNAVAILABLE, "", 0, "no credential is available here:\n%s", notes);
 	return AZMI_ERR_UNAVAILABLE;
+}
+
+/* The core's side of frontend.h: what azmi's front ends may see of a context. */
+
+_Static_assert(CRED_COUNT <= CTX_CHAIN_MAX, "CTX_CHAIN_MAX holds every link");
+
+const struct settings *ctx_settings(const struct azmi_ctx *ctx)
+{
+	return &ctx->settings;
+}
+
+struct config_file *ctx_config(struct azmi_ctx *ctx)
+{
+	return &ctx->config;
+}
+
+void ctx_set_timeout(struct azmi_ctx *ctx, long timeout_ms)
+{
+	ctx->settings.timeout_ms = timeout_ms;
+}
+
+void ctx_distrust_environment(struct azmi_ctx *ctx)
+{
+	ctx->settings.env_trusted = false;
+	http_distrust_environment();
+}
+
+int ctx_chain(const struct azmi_ctx *ctx, struct ctx_link out[CTX_CHAIN_MAX])
+{
+	const struct settings *s = &ctx->settings;
+
+	for (int i = 0; i < ctx->nchain; i++) {
+		enum cred_id c = ctx->chain[i];
+		const struct source *src = credential_source(s, c, ctx->mi_source);
+		struct ctx_link *l = &out[i];
+
+		memset(l, 0, sizeof(*l));
+		l->credential = credential_name(c);
+		l->source = src ? src->name : credential_name(c);
+		l->title = src ? src->title : "az account get-access-token";
+		l->managed = c == CRED_MANAGED;
+		l->because = l->managed ? ctx->mi_why : NULL;
+		l->imds_endpoint = l->managed && ctx->mi_source == &source_imds ? s->imds_endpoint : NULL;
+		l->configured = credential_configured(s, c, l->why, sizeof(l->why));
+		l->refused = l->configured && credential_unsupported(s, c, l->why, sizeof(l->why));
+	}
+	return ctx->nchain;
+}
+
+enum ctx_cache_state ctx_cache(struct azmi_ctx *ctx, const char **dir, int *dirfd)
+{
+	struct file_cache *fc;
+
+	*dir = NULL;
+	*dirfd = -1;
+	if (!ctx->settings.cache_enabled)
+		return CTX_CACHE_OFF;
+	fc = ctx_files(ctx);
+	*dir = fc->dir;
+	if (!file_cache_enabled(fc))
+		return CTX_CACHE_UNUSABLE;
+	*dirfd = fc->dirfd;
+	return CTX_CACHE_READY;
 }

@@ -28,10 +28,17 @@ struct role_cache {
 void role_cache_init(struct role_cache *c);
 void role_cache_destroy(struct role_cache *c);
 
-/* Copy the unexpired definition `guid` (lower case) into *out; false when there is none. */
+/* A cache on the heap (NULL when out of memory), and its release; for a context's slot. */
+void *role_cache_new(void);
+void role_cache_free(void *c);
+
+/* Copy the unexpired definition `guid` (lower case) into *out; false when there is none (or c is NULL). */
 bool role_cache_get(struct role_cache *c, const char *guid, int64_t now, struct rbac_role *out);
 
-/* Keep `role` until now + ROLE_CACHE_TTL, replacing an older copy, else the entry expiring first. */
+/*
+ * Keep `role` until now + ROLE_CACHE_TTL, replacing an older copy, else the entry expiring first
+ * (nothing when c is NULL).
+ */
 void role_cache_put(struct role_cache *c, const struct rbac_role *role, int64_t now);
 
 #endif
