@@ -4,8 +4,8 @@
  * Input: "<pattern>\n<host>".  Checks that hostrule_pattern_match agrees with
  * a slow reference matcher, that a matched host has as many labels as the
  * pattern, that hostrule_find only ever returns a rule whose pattern matches
- * the host with an https or application-id scope, and exercises the scope and
- * resource helpers.  The seed in fuzz/corpus/ replays an Azure DevOps host.
+ * the host with a valid scope (https, or an application id with /.default), and
+ * exercises the scope and resource helpers.  Seeds in fuzz/corpus/ replay Azure DevOps hosts.
  * Extra source: libcurl_auth/hostrule.c (FUZZ_EXTRA_SRC_fuzz_curl_hostrule in libcurl_auth/build.mk).
  */
 #include <stdint.h>
@@ -62,19 +62,6 @@ static size_t count_labels(const char *s, size_t len)
 	return n;
 }
 
-/* "<application id>/.default": how Entra names a resource without a URL (Azure DevOps). */
-static bool app_id_scope(const char *s)
-{
-	static const char suffix[] = "/.default";
-
-	for (size_t i = 0; i < 36; i++) {
-		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-		if (dash ? s[i] != '-' : !((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	}
-	return strcmp(s + 36, suffix) == 0;
-}
-
 static size_t count_stars(const char *s)
 {
 	size_t n = 0;
@@ -125,7 +112,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			n--;
 		if (!hostrule_pattern_match(r->pattern, host, n))
 			abort();
-		if (r->scope != NULL && !hostrule_scope_valid(r->scope) && !app_id_scope(r->scope))
+		if (r->scope != NULL && !hostrule_scope_valid(r->scope))
 			abort();
 	}
 	(void)hostrule_scope_valid(host);
