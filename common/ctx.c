@@ -236,17 +236,17 @@ static azmi_err lookup_slow(struct azmi_ctx *ctx, const struct link *l, bool use
 	azmi_err r;
 
 	if (use_cache && file_cache_enabled(fc)) {
-		if ((tok = file_cache_load(fc, k, util_now())) != NULL &&
-		    util_now() < token_expiry(tok)->refresh_on)
+		if ((tok = file_cache_load(fc, k, ctx->mem.now())) != NULL &&
+		    ctx->mem.now() < token_expiry(tok)->refresh_on)
 			goto done;
 		/* Whoever holds the lock is fetching; when we get it, their answer is on disk. */
 		lockfd = file_cache_lock(fc, k, deadline);
 		if (lockfd >= 0) {
-			struct azmi_token *again = file_cache_load(fc, k, util_now());
+			struct azmi_token *again = file_cache_load(fc, k, ctx->mem.now());
 			if (again) {
 				azmi_token_release(tok);
 				tok = again;
-				if (util_now() < token_expiry(tok)->refresh_on)
+				if (ctx->mem.now() < token_expiry(tok)->refresh_on)
 					goto done;
 			}
 		}
@@ -254,7 +254,7 @@ static azmi_err lookup_slow(struct azmi_ctx *ctx, const struct link *l, bool use
 	r = link_fetch(ctx, l, deadline, &fresh, err);
 	if (r != AZMI_OK) {
 		/* Keep serving a still-valid token when its refresh fails. */
-		if (tok == NULL || util_now() >= token_expiry(tok)->stale_on) {
+		if (tok == NULL || ctx->mem.now() >= token_expiry(tok)->stale_on) {
 			azmi_token_release(tok);
 			file_cache_unlock(lockfd);
 			return r;
@@ -292,7 +292,7 @@ static azmi_err lookup(struct azmi_ctx *ctx, const struct link *l, const struct 
 		*out = tok;
 		return AZMI_OK;
 	}
-	switch (cache_mem_acquire(&ctx->mem, &l->key, util_now(), deadline, &tok, err)) {
+	switch (cache_mem_acquire(&ctx->mem, &l->key, ctx->mem.now(), deadline, &tok, err)) {
 	case MEM_HIT:
 		*out = tok;
 		return AZMI_OK;
@@ -307,7 +307,7 @@ static azmi_err lookup(struct azmi_ctx *ctx, const struct link *l, const struct 
 	if (r != AZMI_OK) {
 		failure = *err;
 		failure.code = r;
-		if (stale && util_now() < token_expiry(stale)->stale_on) {
+		if (stale && ctx->mem.now() < token_expiry(stale)->stale_on) {
 			log_line(&ctx->log, AZMI_LOG_WARNING,
 			         "refresh failed, using the cached token until %lld: %s",
 			         (long long)token_expiry(stale)->stale_on, failure.message);
@@ -389,7 +389,7 @@ static struct azmi_token *fast_lookup(struct azmi_ctx *ctx, const struct azmi_re
 		resource[len - n] = '\0';
 	k = ctx->fast_key;
 	k.resource = resource;
-	return cache_mem_peek(&ctx->mem, &k, util_now());
+	return cache_mem_peek(&ctx->mem, &k, ctx->mem.now());
 }
 
 azmi_err azmi_get_token(struct azmi_ctx *ctx, const struct azmi_request *req, struct azmi_token **out,

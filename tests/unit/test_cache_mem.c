@@ -28,6 +28,17 @@ static struct azmi_token *make_token(const char *text, int64_t now, int64_t life
 	return token_new(text, strlen(text), &x, "https://storage.azure.com", "imds");
 }
 
+/*
+ * The hold-off test's clock, far from the real one: a hold-off started from
+ * the wall clock instead of c->now() would make its checks fail.
+ */
+static _Atomic int64_t fake_time;
+
+static int64_t fake_now(void)
+{
+	return atomic_load(&fake_time);
+}
+
 static int setup(void **state)
 {
 	struct cache_mem *c = calloc(1, sizeof(*c));
@@ -136,10 +147,12 @@ static void test_stale_not_served(void **state)
 static void test_hold_off_after_failure(void **state)
 {
 	struct cache_mem *c = *state;
-	int64_t now = (int64_t)time(NULL);
+	const int64_t now = 4000000000; /* years from the wall clock: only c->now() can say it */
 	struct azmi_token *old = make_token("old", now, 3000, -10, 2700), *tok;
 	struct azmi_error err = {0}, fail = {0};
 
+	c->now = fake_now;
+	atomic_store(&fake_time, now);
 	cache_mem_put(c, &key_a, old);
 	assert_int_equal(cache_mem_acquire(c, &key_a, now, deadline(1000), &tok, &err), MEM_FETCH);
 	assert_ptr_equal(tok, old);
@@ -147,38 +160,36 @@ static void test_hold_off_after_failure(void **state)
 	cache_mem_complete(c, &key_a, tok, &fail); /* the stale token, still served */
 	azmi_token_release(tok);
 
-	for (int dt = 0; dt < CACHE_RETRY_AFTER_FAILURE - 1; dt += 7) {
+	for (int dt = 0; dt < CACHE_RETRY_AFTER_FAILURE; dt += 7) {
 		assert_int_equal(cache_mem_acquire(c, &key_a, now + dt, deadline(1000), &tok, &err), MEM_HIT);
 		assert_ptr_equal(tok, old);
 		azmi_token_release(tok);
 	}
 	/* 30 s on, one caller tries again */
+	int64_t t = now + CACHE_RETRY_AFTER_FAILURE;
+	assert_int_equal(cache_mem_acquire(c, &key_a, t, deadline(1000), &tok, &err), MEM_FETCH);
+	assert_ptr_equal(tok, old);
+	azmi_token_release(tok);
+	/* a failure passing no token keeps the old one too, and starts a new hold-off at the clock's time */
+	atomic_store(&fake_time, t + 100);
+	cache_mem_complete(c, &key_a, NULL, &fail);
+	t += 100;
+	assert_int_equal(cache_mem_acquire(c, &key_a, t, deadline(1000), &tok, &err), MEM_HIT);
+	assert_ptr_equal(tok, old);
+	azmi_token_release(tok);
 	assert_int_equal(
-	    cache_mem_acquire(c, &key_a, now + CACHE_RETRY_AFTER_FAILURE + 2, deadline(1000), &tok, &err),
+	    cache_mem_acquire(c, &key_a, t + CACHE_RETRY_AFTER_FAILURE - 1, deadline(1000), &tok, &err),
+	    MEM_HIT);
+	azmi_token_release(tok);
+	assert_int_equal(
+	    cache_mem_acquire(c, &key_a, t + CACHE_RETRY_AFTER_FAILURE, deadline(1000), &tok, &err),
 	    MEM_FETCH);
 	assert_ptr_equal(tok, old);
 	azmi_token_release(tok);
-	/*
-	 * A failure passing no token keeps the old one too.  cache_mem_complete
-	 * takes no time argument: it starts the hold-off from time(NULL), so the
-	 * checks from here on use the real clock.
-	 */
-	cache_mem_complete(c, &key_a, NULL, &fail);
-	int64_t failed_at = (int64_t)time(NULL);
-	assert_int_equal(cache_mem_acquire(c, &key_a, failed_at, deadline(1000), &tok, &err), MEM_HIT);
-	assert_ptr_equal(tok, old);
-	azmi_token_release(tok);
-	assert_int_equal(cache_mem_acquire(c, &key_a, failed_at + CACHE_RETRY_AFTER_FAILURE - 2,
-	                                   deadline(1000), &tok, &err),
-	                 MEM_HIT);
-	azmi_token_release(tok);
-	assert_int_equal(cache_mem_acquire(c, &key_a, failed_at + CACHE_RETRY_AFTER_FAILURE + 2,
-	                                   deadline(1000), &tok, &err),
-	                 MEM_FETCH);
-	assert_ptr_equal(tok, old);
-	azmi_token_release(tok);
+	atomic_store(&fake_time, t + CACHE_RETRY_AFTER_FAILURE);
 	cache_mem_complete(c, &key_a, NULL, &fail);
 	/* once stale, the token goes and the hold-off with it */
+	atomic_store(&fake_time, now + 2700);
 	assert_int_equal(cache_mem_acquire(c, &key_a, now + 2700, deadline(1000), &tok, &err), MEM_FETCH);
 	assert_null(tok);
 	struct azmi_token *newer = make_token("newer", now + 2700, 3600, 3300, 3300);
