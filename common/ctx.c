@@ -27,7 +27,7 @@ static void warn_unknown_keys(struct azmi_ctx *ctx)
 	}
 }
 
-azmi_err azmi_ctx_new(struct azmi_ctx **out, const char *config_path, struct azmi_error *err)
+static azmi_err ctx_new(struct azmi_ctx **out, const char *config_path, struct azmi_error *err)
 {
 	struct azmi_ctx *ctx;
 	const char *path = config_path;
@@ -35,7 +35,6 @@ azmi_err azmi_ctx_new(struct azmi_ctx **out, const char *config_path, struct azm
 	azmi_err r;
 
 	err_clear(err);
-	*out = NULL;
 	if (path == NULL)
 		path = secure_getenv("AZMI_CONFIG");
 	if (path == NULL || path[0] == '\0') {
@@ -65,6 +64,21 @@ azmi_err azmi_ctx_new(struct azmi_ctx **out, const char *config_path, struct azm
 	atomic_init(&ctx->fast_state, 0);
 	*out = ctx;
 	return AZMI_OK;
+}
+
+azmi_err azmi_ctx_new(struct azmi_ctx **out, const char *config_path, struct azmi_error *err)
+{
+	size_t size;
+	azmi_err r;
+
+	*out = NULL;
+	if (!err_size_ok(err))
+		return AZMI_ERR_USAGE; /* nowhere safe to say why: azmi.h documents it */
+	size = err ? err->size : 0;
+	r = ctx_new(out, config_path, err);
+	if (err)
+		err->size = size;
+	return r;
 }
 
 void azmi_ctx_free(struct azmi_ctx *ctx)
@@ -138,6 +152,12 @@ static azmi_err check_request(const struct azmi_request *req, char *resource, st
 {
 	size_t len;
 
+	if (req != NULL && req->size != sizeof(*req))
+		return err_set(
+		    err, AZMI_ERR_USAGE, "", 0,
+		    "struct azmi_request has size %zu, which this libazmi does not know (it expects %zu): "
+		    "initialise it with AZMI_REQUEST_INIT",
+		    req->size, sizeof(*req));
 	if (req == NULL || req->resource == NULL || !plain_text(req->resource, MAX_RESOURCE_LEN))
 		return err_set(err, AZMI_ERR_USAGE, "", 0,
 		               "the resource must be a URI of at most %d printable characters without spaces",
@@ -395,11 +415,29 @@ static struct azmi_token *fast_lookup(struct azmi_ctx *ctx, const struct azmi_re
 azmi_err azmi_get_token(struct azmi_ctx *ctx, const struct azmi_request *req, struct azmi_token **out,
                         struct azmi_error *err)
 {
-	if (ctx && req && (*out = fast_lookup(ctx, req)) != NULL) {
+	size_t size;
+	azmi_err r;
+
+	if (!err_size_ok(err)) {
+		*out = NULL;
+		if (ctx)
+			log_line(&ctx->log, AZMI_LOG_ERR,
+			         "azmi_get_token: struct azmi_error has size %zu, which this libazmi does "
+			         "not know "
+			         "(it expects %zu): initialise it with AZMI_ERROR_INIT",
+			         err->size, sizeof(*err));
+		return AZMI_ERR_USAGE;
+	}
+	if (ctx && req && req->size == sizeof(*req) && (*out = fast_lookup(ctx, req)) != NULL) {
 		err_clear(err);
 		return AZMI_OK;
 	}
-	return get_token_slow(ctx, req, out, err);
+	/* internal errors are copied whole: keep the caller's size */
+	size = err ? err->size : 0;
+	r = get_token_slow(ctx, req, out, err);
+	if (err)
+		err->size = size;
+	return r;
 }
 
 static azmi_err get_token_slow(struct azmi_ctx *ctx, const struct azmi_request *req, struct azmi_token **out,

@@ -142,7 +142,7 @@ int main(int argc, char **argv)
 {
 	char arm[512], storage[512], other[512], other2[512];
 	struct body b, b2;
-	struct azmi_error err;
+	struct azmi_error err = AZMI_ERROR_INIT;
 	CURL *h, *d;
 
 	if (argc != 5) {

@@ -67,7 +67,7 @@ static void test_miss_then_hit(void **state)
 	int64_t now = (int64_t)time(NULL);
 	struct azmi_token *tok = (struct azmi_token *)0x1,
 	                  *fresh = make_token("fresh", now, 3600, 3300, 3300);
-	struct azmi_error err = {0};
+	struct azmi_error err = AZMI_ERROR_INIT;
 
 	assert_int_equal(cache_mem_acquire(c, &key_a, now, deadline(1000), &tok, &err), MEM_FETCH);
 	assert_null(tok);
@@ -98,7 +98,7 @@ static void test_stale_served_while_fetching(void **state)
 	struct cache_mem *c = *state;
 	int64_t now = (int64_t)time(NULL);
 	struct azmi_token *old = make_token("old", now, 1000, -10, 700), *tok, *newer;
-	struct azmi_error err = {0};
+	struct azmi_error err = AZMI_ERROR_INIT;
 	int64_t t0;
 
 	cache_mem_put(c, &key_a, old);
@@ -128,7 +128,7 @@ static void test_stale_not_served(void **state)
 	struct cache_mem *c = *state;
 	int64_t now = (int64_t)time(NULL);
 	struct azmi_token *old = make_token("old", now, 1000, 100, 700), *tok = NULL;
-	struct azmi_error err = {0};
+	struct azmi_error err = AZMI_ERROR_INIT;
 
 	cache_mem_put(c, &key_a, old);
 	assert_int_equal(cache_mem_acquire(c, &key_a, now + 700, deadline(1000), &tok, &err), MEM_FETCH);
@@ -149,7 +149,7 @@ static void test_hold_off_after_failure(void **state)
 	struct cache_mem *c = *state;
 	const int64_t now = 4000000000; /* years from the wall clock: only c->now() can say it */
 	struct azmi_token *old = make_token("old", now, 3000, -10, 2700), *tok;
-	struct azmi_error err = {0}, fail = {0};
+	struct azmi_error err = AZMI_ERROR_INIT, fail = AZMI_ERROR_INIT;
 
 	c->now = fake_now;
 	atomic_store(&fake_time, now);
@@ -207,7 +207,7 @@ static void test_failure_without_token(void **state)
 	struct cache_mem *c = *state;
 	int64_t now = (int64_t)time(NULL);
 	struct azmi_token *tok;
-	struct azmi_error err = {0}, fail = {0};
+	struct azmi_error err = AZMI_ERROR_INIT, fail = AZMI_ERROR_INIT;
 
 	assert_int_equal(cache_mem_acquire(c, &key_a, now, deadline(1000), &tok, &err), MEM_FETCH);
 	err_set(&fail, AZMI_ERR_REFUSED, "imds", 400, "identity not found");
@@ -244,7 +244,7 @@ static void *worker(void *p)
 	struct worker_arg *a = p;
 	struct race *race = a->race;
 	struct azmi_token *tok = NULL;
-	struct azmi_error err = {0};
+	struct azmi_error err = AZMI_ERROR_INIT;
 	enum mem_result r;
 
 	pthread_barrier_wait(&race->start);
@@ -257,7 +257,7 @@ static void *worker(void *p)
 			util_sleep_ms(1);
 		util_sleep_ms(200);
 		if (race->fail) {
-			struct azmi_error fail = {0};
+			struct azmi_error fail = AZMI_ERROR_INIT;
 			err_set(&fail, AZMI_ERR_ENDPOINT, "imds", 500, "IMDS answered 500 (boom)");
 			cache_mem_complete(race->c, &key_a, NULL, &fail);
 			err = fail;
@@ -351,7 +351,7 @@ static void *churn(void *p)
 	for (int i = 0; i < 400; i++) {
 		struct cache_key k = {"imds", AZMI_ID_SYSTEM, NULL, res[i % 4]};
 		struct azmi_token *tok = NULL;
-		struct azmi_error err = {0};
+		struct azmi_error err = AZMI_ERROR_INIT;
 		int64_t now = (int64_t)time(NULL);
 		enum mem_result r = cache_mem_acquire(c, &k, now, util_mono_ms() + 10000, &tok, &err);
 
@@ -388,7 +388,7 @@ static void test_capacity(void **state)
 	struct cache_mem *c = *state;
 	int64_t now = (int64_t)time(NULL);
 	struct azmi_token *tok = make_token("t", now, 3600, 3300, 3300), *got;
-	struct azmi_error err = {0};
+	struct azmi_error err = AZMI_ERROR_INIT;
 	char res[32];
 
 	for (int i = 0; i < CACHE_MEM_MAX_ENTRIES; i++) {
