@@ -1,5 +1,5 @@
 /*
- * acr.h - Azure Container Registry with the machine's identity (DESIGN §2.1).
+ * acr.h - Azure Container Registry with the machine's identity.
  *
  * An Entra token (ARM audience, or https://containerregistry.azure.net/ when
  * the registry refuses ARM-audience tokens) is exchanged at

@@ -1,5 +1,6 @@
 /*
- * cache_file.h - the cross-process token cache (DESIGN §1.6): one file per
+ * cache_file.h - the cross-process token cache, shared by every process of
+ * the same user (tokens are served until 5 minutes before expiry): one file per
  * (identity, resource) in a per-user directory (0700, owned by the user),
  * files 0600 written to a temporary name and renamed, a flock'd lock file per
  * key so that N processes starting cold cause one request.  Anything unsafe

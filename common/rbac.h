@@ -1,6 +1,7 @@
 /*
- * rbac.h - the Azure RBAC login decision (DESIGN §3.1), for pam_azmi, the
- * NSS module and `azmi check-login`: the machine's scope from instance
+ * rbac.h - the Azure RBAC login decision, for pam_azmi (account and auth
+ * phases) and `azmi check-login` (the NSS module, which never goes to the
+ * network, does not use it): the machine's scope from instance
  * metadata, the principal's role assignments on it from Resource Manager,
  * the role definitions and deny assignments, and Microsoft Graph for names
  * and group membership.  Every answer from outside is bounded and checked;
