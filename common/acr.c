@@ -347,8 +347,9 @@ static azmi_err refresh_token(struct azmi_ctx *ctx, const struct acr_request *re
 	log_line(&ctx->log, AZMI_LOG_INFO,
 	         "acr: refresh token for %s from the %s audience (%s), valid until %lld", registry,
 	         aud == ACR_AUD_ARM ? "ARM" : "registry", entra->resource, (long long)fresh->expires_on);
-	if (file_cache_enabled(fc))
-		file_cache_store(fc, &key, fresh);
+	if (file_cache_enabled(fc) && file_cache_store(fc, &key, fresh) != AZMI_OK)
+		log_line(&ctx->log, AZMI_LOG_INFO,
+		         "acr: the refresh token for %s is kept in this process only", registry);
 	info_set(info, aud, entra->resource, false);
 	*out = fresh;
 	fresh = NULL;

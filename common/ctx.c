@@ -288,8 +288,9 @@ static azmi_err lookup_slow(struct azmi_ctx *ctx, const struct link *l, bool use
 	}
 	azmi_token_release(tok);
 	tok = fresh;
-	if (file_cache_enabled(fc))
-		file_cache_store(fc, k, tok);
+	if (file_cache_enabled(fc) && file_cache_store(fc, k, tok) != AZMI_OK)
+		log_line(&ctx->log, AZMI_LOG_INFO, "the token for %s is kept in this process only",
+		         k->resource);
 done:
 	file_cache_unlock(lockfd);
 	*out = tok;

@@ -8,6 +8,9 @@
 
 #define AZMI_PRINTF(f, a) __attribute__((format(printf, f, a)))
 
+/* On every internal function returning azmi_err: an ignored failure is a build warning. */
+#define AZMI_MUST_CHECK __attribute__((warn_unused_result))
+
 /*
  * Whether the caller's `e` (may be NULL) has the size this library knows
  * (AZMI_ERROR_INIT).  Public entry points check it before writing into `e`.
