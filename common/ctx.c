@@ -423,9 +423,8 @@ azmi_err azmi_get_token(struct azmi_ctx *ctx, const struct azmi_request *req, st
 		*out = NULL;
 		if (ctx)
 			log_line(&ctx->log, AZMI_LOG_ERR,
-			         "azmi_get_token: struct azmi_error has size %zu, which this libazmi does "
-			         "not know "
-			         "(it expects %zu): initialise it with AZMI_ERROR_INIT",
+			         "azmi_get_token: struct azmi_error has size %zu, which this libazmi "
+			         "does not know (it expects %zu): initialise it with AZMI_ERROR_INIT",
 			         err->size, sizeof(*err));
 		return AZMI_ERR_USAGE;
 	}
