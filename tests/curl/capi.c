@@ -157,6 +157,21 @@ int main(int argc, char **argv)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	test_scopes();
 
+	/* A struct azmi_error of a size this library does not know is refused and not written. */
+	{
+		struct azmi_error odd = AZMI_ERROR_INIT;
+
+		odd.size = sizeof(odd) - 8;
+		snprintf(odd.message, sizeof(odd.message), "untouched");
+		h = new_handle(&b);
+		check(azmi_curl_prepare(h, arm, &odd) == AZMI_ERR_USAGE && odd.size == sizeof(odd) - 8 &&
+		          strcmp(odd.message, "untouched") == 0,
+		      "prepare refuses an azmi_error of unknown size and leaves it alone");
+		check(azmi_curl_install(&odd) == AZMI_ERR_USAGE && strcmp(odd.message, "untouched") == 0,
+		      "install refuses an azmi_error of unknown size and leaves it alone");
+		curl_easy_cleanup(h);
+	}
+
 	/* Prepare attaches; re-targeting the same handle drops the token. */
 	h = new_handle(&b);
 	check(azmi_curl_prepare(h, arm, &err) == AZMI_OK, "prepare ARM");
