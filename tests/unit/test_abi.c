@@ -8,13 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "azmi.h"
 
-#define CONF_TEMPLATE "/tmp/azmi-test-abi-XXXXXX"
-
-static char conf_path[sizeof(CONF_TEMPLATE)];
+static char *tmp_dir, *conf_path;
 static char logged[1024];
 
 static void log_hook(void *userdata, enum azmi_log_level level, const char *line)
@@ -28,12 +25,11 @@ static int setup(void **state)
 {
 	struct azmi_error err = AZMI_ERROR_INIT;
 	struct azmi_ctx *ctx;
-	int fd;
 
-	memcpy(conf_path, CONF_TEMPLATE, sizeof(CONF_TEMPLATE));
-	if ((fd = mkstemp(conf_path)) < 0)
+	/* an empty configuration file */
+	if ((tmp_dir = unit_tmpdir()) == NULL || (conf_path = unit_path(tmp_dir, "azmi.conf")) == NULL ||
+	    unit_write_file(conf_path, "", 0, 0600) != 0)
 		return -1;
-	close(fd); /* an empty configuration file */
 	if (azmi_ctx_new(&ctx, conf_path, &err) != AZMI_OK)
 		return -1;
 	azmi_ctx_set_log(ctx, log_hook, NULL);
@@ -44,7 +40,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	azmi_ctx_free(*state);
-	unlink(conf_path);
+	unit_rmtree(tmp_dir);
+	free(conf_path);
+	free(tmp_dir);
 	return 0;
 }
 
