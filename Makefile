@@ -163,8 +163,9 @@ install: all
 	install -m 0644 include/azmi.h $(DESTDIR)$(INCLUDEDIR)/
 	install -m 0644 $(BUILD)/azmi.pc $(DESTDIR)$(PKGCONFIGDIR)/
 	install -m 0755 $(AZMI) $(DESTDIR)$(BINDIR)/
-	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man5
 	install -m 0644 man/azmi.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 man/libazmi.3 $(DESTDIR)$(MANDIR)/man3/
 	install -m 0644 man/azmi.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	$(if $(INSTALL_EXTRA),$(MAKE) --no-print-directory $(INSTALL_EXTRA))
 

@@ -132,7 +132,7 @@ static int action_get(void)
 	char registry[ACR_MAX_HOST + 1];
 	struct acr_request req = {0};
 	struct azmi_token *tok = NULL;
-	struct azmi_error err;
+	struct azmi_error err = AZMI_ERROR_INIT;
 	struct azmi_ctx *ctx;
 	size_t len = 0, start = 0;
 	bool too_long;
@@ -182,7 +182,7 @@ static int action_get(void)
 
 static int action_list(void)
 {
-	struct azmi_error err;
+	struct azmi_error err = AZMI_ERROR_INIT;
 	struct azmi_ctx *ctx;
 	char **names = NULL;
 	int r = 0;

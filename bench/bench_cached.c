@@ -97,6 +97,7 @@ static int run_round(struct shared *sh, int threads, double seconds, struct roun
 		return -1;
 	for (int i = 0; i < threads; i++) {
 		w[i].sh = sh;
+		w[i].err.size = sizeof(w[i].err);
 		if (pthread_create(&w[i].thread, NULL, worker_main, &w[i]) != 0) {
 			fprintf(stderr, "bench_cached: cannot start thread %d\n", i);
 			exit(1);
@@ -145,7 +146,7 @@ static long parse_long(const char *s, long lo, long hi, const char *what)
 int main(int argc, char **argv)
 {
 	struct shared sh;
-	struct azmi_error err;
+	struct azmi_error err = AZMI_ERROR_INIT;
 	struct azmi_token *tok;
 	struct round rounds[MAX_ROUNDS];
 	const char *resource = "https://storage.azure.com/";
@@ -176,6 +177,7 @@ int main(int argc, char **argv)
 		}
 	}
 	memset(&sh, 0, sizeof(sh));
+	sh.req.size = sizeof(sh.req);
 	if (azmi_ctx_new(&sh.ctx, NULL, &err) != AZMI_OK) {
 		fprintf(stderr, "bench_cached: %s\n", err.message);
 		return 1;

@@ -73,9 +73,9 @@ int cli_token_option(struct token_opts *o, int c, const char *arg, const char *u
 struct azmi_ctx *cli_ctx_open(const char *config, int verbose, int *exit_code);
 
 /*
- * Parse the shared token options from argv (getopt_long); `extra` handles
- * subcommand-specific options (return 0 when handled, -1 for a usage error).
- * Returns 0, or an exit code for --help / usage errors.
+ * Parse argv (getopt_long) for the subcommands that take only --resource or
+ * --scope and the shared token options; anything else is a usage error.
+ * Returns 0, -1 after printing `usage` for --help, or a usage error's exit code.
  */
 int cli_parse_token_opts(int argc, char **argv, struct token_opts *o, const char *usage);
 

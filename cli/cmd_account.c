@@ -250,7 +250,7 @@ static int parse(int argc, char **argv, struct account_opts *o)
 
 int cmd_account(int argc, char **argv)
 {
-	struct account_opts o = {.query = -1};
+	struct account_opts o = {.tok.req = AZMI_REQUEST_INIT, .query = -1};
 	struct azmi_ctx *ctx;
 	struct azmi_token *tok;
 	struct values v;

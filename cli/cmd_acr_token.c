@@ -134,7 +134,7 @@ int cmd_acr_token(int argc, char **argv)
 {
 	struct acr_opts o = {0};
 	struct acr_info info;
-	struct azmi_error err;
+	struct azmi_error err = AZMI_ERROR_INIT;
 	struct azmi_token *tok = NULL;
 	struct azmi_ctx *ctx;
 	azmi_err e;

@@ -130,7 +130,7 @@ static void print_chain(const struct azmi_ctx *ctx)
 
 int cmd_doctor(int argc, char **argv)
 {
-	struct token_opts o = {.req.timeout_ms = 10000};
+	struct token_opts o = {.req = {.size = sizeof(struct azmi_request), .timeout_ms = 10000}};
 	struct azmi_ctx *ctx;
 	struct azmi_token *tok;
 	int r = cli_begin(argc, argv, usage, &o, &ctx);

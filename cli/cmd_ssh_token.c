@@ -37,7 +37,7 @@ int cmd_ssh_token(int argc, char **argv)
 	    CLI_TOKEN_LONGOPTS,
 	    {NULL, 0, NULL, 0},
 	};
-	struct token_opts o = {.req.credential = "azure_cli"};
+	struct token_opts o = {.req = {.size = sizeof(struct azmi_request), .credential = "azure_cli"}};
 	struct azmi_token *tok;
 	struct azmi_ctx *ctx;
 	bool split = false;

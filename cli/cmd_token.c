@@ -51,7 +51,7 @@ static int print_json(const struct azmi_token *tok)
 
 int cmd_token(int argc, char **argv)
 {
-	struct token_opts o = {0};
+	struct token_opts o = {.req = AZMI_REQUEST_INIT};
 	struct azmi_ctx *ctx;
 	struct azmi_token *tok;
 	int r = cli_begin(argc, argv, usage, &o, &ctx);

@@ -93,7 +93,7 @@ static void print_claims(const struct azmi_ctx *ctx, const struct azmi_request *
 
 int cmd_whoami(int argc, char **argv)
 {
-	struct token_opts o = {0};
+	struct token_opts o = {.req = AZMI_REQUEST_INIT};
 	struct azmi_ctx *ctx;
 	struct azmi_token *tok;
 	struct json_object *claims;

@@ -79,7 +79,7 @@ struct azmi_ctx *cli_ctx_open(const char *config, int verbose, int *exit_code)
 {
 	static int level;
 	struct azmi_ctx *ctx;
-	struct azmi_error err;
+	struct azmi_error err = AZMI_ERROR_INIT;
 	azmi_err r = azmi_ctx_new(&ctx, config, &err);
 
 	if (r != AZMI_OK) {
@@ -202,7 +202,7 @@ int cli_begin(int argc, char **argv, const char *usage, struct token_opts *o, st
 
 int cli_fetch(struct azmi_ctx *ctx, const struct token_opts *o, struct azmi_token **tok)
 {
-	struct azmi_error err;
+	struct azmi_error err = AZMI_ERROR_INIT;
 
 	if (azmi_get_token(ctx, &o->req, tok, &err) == AZMI_OK)
 		return EXIT_OK;

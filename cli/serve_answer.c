@@ -301,12 +301,13 @@ static size_t token_answer(const char *resource, const struct id_query *id, cons
 static size_t fetch(const struct serve_config *cfg, const char *resource, const struct id_query *id,
                     char *out, size_t outlen, int *status)
 {
-	struct azmi_request areq = {.resource = resource,
+	struct azmi_request areq = {.size = sizeof(areq),
+	                            .resource = resource,
 	                            .id_kind = id->kind,
 	                            .timeout_ms = cfg->token_timeout_ms,
 	                            .credential = cfg->credential};
 	struct azmi_token *tok = NULL;
-	struct azmi_error err;
+	struct azmi_error err = AZMI_ERROR_INIT;
 	size_t n;
 
 	if (id->kind != AZMI_ID_DEFAULT)

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "azmi.h"
+#include "error.h"
 
 /*
  * Parse a 200 answer ({"access_token": ..., "expires_in"/"expires_on": ...,
@@ -13,8 +14,8 @@
  * returns AZMI_ERR_PROTOCOL (or NOMEM) with a sentence in `why` that names
  * the field but never quotes the token.
  */
-azmi_err answer_parse(const char *body, size_t len, int64_t now, const char *resource, const char *source,
-                      struct azmi_token **out, char *why, size_t whylen);
+AZMI_MUST_CHECK azmi_err answer_parse(const char *body, size_t len, int64_t now, const char *resource,
+                                      const char *source, struct azmi_token **out, char *why, size_t whylen);
 
 /*
  * A printable, bounded summary of an error answer: "error: description" from

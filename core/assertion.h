@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "azmi.h"
+#include "error.h"
 
 #define ASSERTION_LIFETIME 600
 
@@ -19,7 +20,8 @@
  * PKCS#12 (certfile.h; `password` may be NULL).  `send_chain` adds x5c.
  * *out is a new string; wipe it after use.
  */
-azmi_err assertion_sign(const char *cert_path, const char *password, bool send_chain, const char *client_id,
-                        const char *audience, int64_t now, char **out, struct azmi_error *err);
+AZMI_MUST_CHECK azmi_err assertion_sign(const char *cert_path, const char *password, bool send_chain,
+                                        const char *client_id, const char *audience, int64_t now, char **out,
+                                        struct azmi_error *err);
 
 #endif

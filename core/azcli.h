@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "azmi.h"
+#include "error.h"
 
 #define AZCLI_TIMEOUT_MS 10000
 #define AZCLI_MAX_OUTPUT (256 * 1024)
@@ -16,11 +17,11 @@
  * local-time expiresOn (read in the process's time zone, as the SDKs do).
  * AZMI_ERR_UNAVAILABLE when az is not installed or not logged in.
  */
-azmi_err azcli_get_token(const char *resource, int64_t deadline_ms, struct azmi_token **out,
-                         struct azmi_error *err);
+AZMI_MUST_CHECK azmi_err azcli_get_token(const char *resource, int64_t deadline_ms, struct azmi_token **out,
+                                         struct azmi_error *err);
 
 /* Parse az's JSON output (exposed for tests and fuzzing). */
-azmi_err azcli_parse(const char *text, size_t len, const char *resource, int64_t now, struct azmi_token **out,
-                     struct azmi_error *err);
+AZMI_MUST_CHECK azmi_err azcli_parse(const char *text, size_t len, const char *resource, int64_t now,
+                                     struct azmi_token **out, struct azmi_error *err);
 
 #endif

@@ -351,8 +351,11 @@ azmi_err file_cache_store(struct file_cache *fc, const struct cache_key *k, cons
 	                           "refresh_on %lld\nstale_on %lld\ntoken %s\n",
 	               k->source, (int)k->kind, k->id ? k->id : "-", k->resource, (long long)x->expires_on,
 	               (long long)x->refresh_on, (long long)x->stale_on, tok->access_token);
-	if (len < 0)
+	if (len < 0) {
+		log_line(fc->log, AZMI_LOG_WARNING, "token cache: cannot write %s/%s: out of memory", fc->dir,
+		         name);
 		return AZMI_ERR_NOMEM;
+	}
 	fd = openat(fc->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		goto out;

@@ -1,5 +1,6 @@
 /*
- * cache_file.h - the cross-process token cache (DESIGN §1.6): one file per
+ * cache_file.h - the cross-process token cache, shared by every process of
+ * the same user (tokens are served until 5 minutes before expiry): one file per
  * (identity, resource) in a per-user directory (0700, owned by the user),
  * files 0600 written to a temporary name and renamed, a flock'd lock file per
  * key so that N processes starting cold cause one request.  Anything unsafe
@@ -12,6 +13,7 @@
 #include <stdint.h>
 
 #include "azmi.h"
+#include "error.h"
 #include "cache_key.h"
 #include "log.h"
 
@@ -43,8 +45,12 @@ struct azmi_token *file_cache_load(struct file_cache *fc, const struct cache_key
 int file_cache_lock(struct file_cache *fc, const struct cache_key *k, int64_t deadline_ms);
 void file_cache_unlock(int lockfd);
 
-/* Write `tok` for `k` atomically. */
-azmi_err file_cache_store(struct file_cache *fc, const struct cache_key *k, const struct azmi_token *tok);
+/*
+ * Write `tok` for `k` atomically.  A failure is logged here; the token is
+ * still good, so callers go on without the cross-process copy.
+ */
+AZMI_MUST_CHECK azmi_err file_cache_store(struct file_cache *fc, const struct cache_key *k,
+                                          const struct azmi_token *tok);
 
 /*
  * Call `fn` with the key of every safe, well-formed, unexpired file of

@@ -9,6 +9,7 @@
 
 #include "error.h"
 #include "token.h"
+#include "util.h"
 
 struct mem_entry {
 	struct mem_entry *next;
@@ -57,6 +58,7 @@ int cache_mem_init(struct cache_mem *c)
 {
 	memset(c->buckets, 0, sizeof(c->buckets));
 	c->count = 0;
+	c->now = util_now;
 	pthread_mutexattr_t attr;
 	int r;
 
@@ -232,7 +234,7 @@ void cache_mem_complete(struct cache_mem *c, const struct cache_key *k, struct a
 		if (err) {
 			e->last_failed = true;
 			e->last_error = *err;
-			e->hold_until = time(NULL) + CACHE_RETRY_AFTER_FAILURE;
+			e->hold_until = c->now() + CACHE_RETRY_AFTER_FAILURE;
 		}
 		e->fetching = false;
 		e->generation++;

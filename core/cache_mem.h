@@ -17,7 +17,11 @@
 
 struct mem_entry;
 
+/* Wall-clock seconds since the epoch; the cache's only source of the time. */
+typedef int64_t cache_clock_fn(void);
+
 struct cache_mem {
+	cache_clock_fn *now; /* util_now after cache_mem_init; tests may set their own */
 	pthread_mutex_t lock;
 	pthread_cond_t done;
 	struct mem_entry *buckets[CACHE_MEM_BUCKETS];
@@ -43,7 +47,8 @@ enum mem_result cache_mem_acquire(struct cache_mem *c, const struct cache_key *k
 /*
  * End a fetch begun by MEM_FETCH: store `tok` when not NULL (a new reference
  * is taken).  A failed fetch passes its `err` (tok may then be the stale
- * token still served): waiters learn why, and refreshes pause for 30 s.
+ * token still served): waiters learn why, and refreshes pause for 30 s from
+ * c->now().
  */
 void cache_mem_complete(struct cache_mem *c, const struct cache_key *k, struct azmi_token *tok,
                         const struct azmi_error *err);

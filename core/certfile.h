@@ -12,6 +12,7 @@
 #include <openssl/x509.h>
 
 #include "azmi.h"
+#include "error.h"
 
 #define CERTFILE_MAX       (256 * 1024)
 #define CERTFILE_MAX_CHAIN 8
@@ -28,11 +29,12 @@ struct certfile {
  * "-----BEGIN", else PKCS#12.  `password` (may be NULL) decrypts the PEM key or
  * the PKCS#12 file.  On failure `out` is empty and `err` says why, naming `path`.
  */
-azmi_err certfile_load(const char *path, const char *password, struct certfile *out, struct azmi_error *err);
+AZMI_MUST_CHECK azmi_err certfile_load(const char *path, const char *password, struct certfile *out,
+                                       struct azmi_error *err);
 
 /* The same from memory; `what` names the data in messages (exposed for tests and fuzzing). */
-azmi_err certfile_parse(const char *data, size_t len, const char *password, const char *what,
-                        struct certfile *out, struct azmi_error *err);
+AZMI_MUST_CHECK azmi_err certfile_parse(const char *data, size_t len, const char *password, const char *what,
+                                        struct certfile *out, struct azmi_error *err);
 
 /* Free what `cf` holds (accepts an empty or half-filled one) and empty it. */
 void certfile_free(struct certfile *cf);

@@ -1,7 +1,7 @@
 /*
- * credential.h - the links of the DefaultAzureCredential chain (DESIGN §1.2):
- * environment service principal, workload identity, managed identity, Azure
- * CLI; which are configured here, and their order.
+ * credential.h - the links of the chain the Azure SDKs' DefaultAzureCredential
+ * tries, in its order: environment service principal, workload identity,
+ * managed identity, Azure CLI; which of them are configured here.
  */
 #ifndef AZMI_CREDENTIAL_H
 #define AZMI_CREDENTIAL_H

@@ -27,7 +27,7 @@ static void warn_unknown_keys(struct azmi_ctx *ctx)
 	}
 }
 
-azmi_err azmi_ctx_new(struct azmi_ctx **out, const char *config_path, struct azmi_error *err)
+static azmi_err ctx_new(struct azmi_ctx **out, const char *config_path, struct azmi_error *err)
 {
 	struct azmi_ctx *ctx;
 	const char *path = config_path;
@@ -35,7 +35,6 @@ azmi_err azmi_ctx_new(struct azmi_ctx **out, const char *config_path, struct azm
 	azmi_err r;
 
 	err_clear(err);
-	*out = NULL;
 	if (path == NULL)
 		path = secure_getenv("AZMI_CONFIG");
 	if (path == NULL || path[0] == '\0') {
@@ -65,6 +64,21 @@ azmi_err azmi_ctx_new(struct azmi_ctx **out, const char *config_path, struct azm
 	atomic_init(&ctx->fast_state, 0);
 	*out = ctx;
 	return AZMI_OK;
+}
+
+azmi_err azmi_ctx_new(struct azmi_ctx **out, const char *config_path, struct azmi_error *err)
+{
+	size_t size;
+	azmi_err r;
+
+	*out = NULL;
+	if (!err_size_ok(err))
+		return AZMI_ERR_USAGE; /* nowhere safe to say why: azmi.h documents it */
+	size = err ? err->size : 0;
+	r = ctx_new(out, config_path, err);
+	if (err)
+		err->size = size;
+	return r;
 }
 
 void azmi_ctx_free(struct azmi_ctx *ctx)
@@ -154,6 +168,12 @@ static azmi_err check_request(const struct azmi_request *req, char *resource, st
 {
 	size_t len;
 
+	if (req != NULL && req->size != sizeof(*req))
+		return err_set(
+		    err, AZMI_ERR_USAGE, "", 0,
+		    "struct azmi_request has size %zu, which this libazmi does not know (it expects %zu): "
+		    "initialise it with AZMI_REQUEST_INIT",
+		    req->size, sizeof(*req));
 	if (req == NULL || req->resource == NULL || !plain_text(req->resource, MAX_RESOURCE_LEN))
 		return err_set(err, AZMI_ERR_USAGE, "", 0,
 		               "the resource must be a URI of at most %d printable characters without spaces",
@@ -252,17 +272,17 @@ static azmi_err lookup_slow(struct azmi_ctx *ctx, const struct link *l, bool use
 	azmi_err r;
 
 	if (use_cache && file_cache_enabled(fc)) {
-		if ((tok = file_cache_load(fc, k, util_now())) != NULL &&
-		    util_now() < token_expiry(tok)->refresh_on)
+		if ((tok = file_cache_load(fc, k, ctx->mem.now())) != NULL &&
+		    ctx->mem.now() < token_expiry(tok)->refresh_on)
 			goto done;
 		/* Whoever holds the lock is fetching; when we get it, their answer is on disk. */
 		lockfd = file_cache_lock(fc, k, deadline);
 		if (lockfd >= 0) {
-			struct azmi_token *again = file_cache_load(fc, k, util_now());
+			struct azmi_token *again = file_cache_load(fc, k, ctx->mem.now());
 			if (again) {
 				azmi_token_release(tok);
 				tok = again;
-				if (util_now() < token_expiry(tok)->refresh_on)
+				if (ctx->mem.now() < token_expiry(tok)->refresh_on)
 					goto done;
 			}
 		}
@@ -270,7 +290,7 @@ static azmi_err lookup_slow(struct azmi_ctx *ctx, const struct link *l, bool use
 	r = link_fetch(ctx, l, deadline, &fresh, err);
 	if (r != AZMI_OK) {
 		/* Keep serving a still-valid token when its refresh fails. */
-		if (tok == NULL || util_now() >= token_expiry(tok)->stale_on) {
+		if (tok == NULL || ctx->mem.now() >= token_expiry(tok)->stale_on) {
 			azmi_token_release(tok);
 			file_cache_unlock(lockfd);
 			return r;
@@ -284,8 +304,9 @@ static azmi_err lookup_slow(struct azmi_ctx *ctx, const struct link *l, bool use
 	}
 	azmi_token_release(tok);
 	tok = fresh;
-	if (file_cache_enabled(fc))
-		file_cache_store(fc, k, tok);
+	if (file_cache_enabled(fc) && file_cache_store(fc, k, tok) != AZMI_OK)
+		log_line(&ctx->log, AZMI_LOG_INFO, "the token for %s is kept in this process only",
+		         k->resource);
 done:
 	file_cache_unlock(lockfd);
 	*out = tok;
@@ -308,7 +329,7 @@ static azmi_err lookup(struct azmi_ctx *ctx, const struct link *l, const struct 
 		*out = tok;
 		return AZMI_OK;
 	}
-	switch (cache_mem_acquire(&ctx->mem, &l->key, util_now(), deadline, &tok, err)) {
+	switch (cache_mem_acquire(&ctx->mem, &l->key, ctx->mem.now(), deadline, &tok, err)) {
 	case MEM_HIT:
 		*out = tok;
 		return AZMI_OK;
@@ -323,7 +344,7 @@ static azmi_err lookup(struct azmi_ctx *ctx, const struct link *l, const struct 
 	if (r != AZMI_OK) {
 		failure = *err;
 		failure.code = r;
-		if (stale && util_now() < token_expiry(stale)->stale_on) {
+		if (stale && ctx->mem.now() < token_expiry(stale)->stale_on) {
 			log_line(&ctx->log, AZMI_LOG_WARNING,
 			         "refresh failed, using the cached token until %lld: %s",
 			         (long long)token_expiry(stale)->stale_on, failure.message);
@@ -405,17 +426,34 @@ static struct azmi_token *fast_lookup(struct azmi_ctx *ctx, const struct azmi_re
 		resource[len - n] = '\0';
 	k = ctx->fast_key;
 	k.resource = resource;
-	return cache_mem_peek(&ctx->mem, &k, util_now());
+	return cache_mem_peek(&ctx->mem, &k, ctx->mem.now());
 }
 
 azmi_err azmi_get_token(struct azmi_ctx *ctx, const struct azmi_request *req, struct azmi_token **out,
                         struct azmi_error *err)
 {
-	if (ctx && req && (*out = fast_lookup(ctx, req)) != NULL) {
+	size_t size;
+	azmi_err r;
+
+	if (!err_size_ok(err)) {
+		*out = NULL;
+		if (ctx)
+			log_line(&ctx->log, AZMI_LOG_ERR,
+			         "azmi_get_token: struct azmi_error has size %zu, which this libazmi "
+			         "does not know (it expects %zu): initialise it with AZMI_ERROR_INIT",
+			         err->size, sizeof(*err));
+		return AZMI_ERR_USAGE;
+	}
+	if (ctx && req && req->size == sizeof(*req) && (*out = fast_lookup(ctx, req)) != NULL) {
 		err_clear(err);
 		return AZMI_OK;
 	}
-	return get_token_slow(ctx, req, out, err);
+	/* internal errors are copied whole: keep the caller's size */
+	size = err ? err->size : 0;
+	r = get_token_slow(ctx, req, out, err);
+	if (err)
+		err->size = size;
+	return r;
 }
 
 static azmi_err get_token_slow(struct azmi_ctx *ctx, const struct azmi_request *req, struct azmi_token **out,

@@ -34,6 +34,11 @@ const char *azmi_strerror(azmi_err err)
 	return "unknown error";
 }
 
+bool err_size_ok(const struct azmi_error *e)
+{
+	return e == NULL || e->size == sizeof(*e);
+}
+
 void err_clear(struct azmi_error *e)
 {
 	if (e == NULL)
@@ -58,6 +63,17 @@ azmi_err err_set(struct azmi_error *e, azmi_err code, const char *source, long h
 	vsnprintf(e->message, sizeof(e->message), fmt, ap);
 	va_end(ap);
 	return code;
+}
+
+void err_copy(struct azmi_error *dst, const struct azmi_error *src)
+{
+	size_t size;
+
+	if (dst == NULL || dst == src)
+		return;
+	size = dst->size;
+	*dst = *src;
+	dst->size = size;
 }
 
 void err_append(struct azmi_error *e, const char *fmt, ...)

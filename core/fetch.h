@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "azmi.h"
+#include "error.h"
 #include "config.h"
 #include "log.h"
 #include "source.h"
@@ -25,6 +26,7 @@ struct fetch_params {
 };
 
 /* Ask the source for a token; on success *out holds a new token. */
-azmi_err fetch_token(const struct fetch_params *p, struct azmi_token **out, struct azmi_error *err);
+AZMI_MUST_CHECK azmi_err fetch_token(const struct fetch_params *p, struct azmi_token **out,
+                                     struct azmi_error *err);
 
 #endif

@@ -12,6 +12,7 @@
 #include <curl/curl.h>
 
 #include "azmi.h"
+#include "error.h"
 #include "buf.h"
 #include "http_fns.h"
 
@@ -68,7 +69,7 @@ void http_response_free(struct http_response *r);
  * or unreachable connection, AZMI_ERR_TIMEOUT, AZMI_ERR_ENDPOINT,
  * AZMI_ERR_PROTOCOL for an answer over the caps) with r->curl_error set.
  */
-azmi_err http_perform(const struct http_request *req, struct http_response *r);
+AZMI_MUST_CHECK azmi_err http_perform(const struct http_request *req, struct http_response *r);
 
 /* Percent-encode `s` (RFC 3986 unreserved characters stay) into a new string. */
 char *http_escape(const char *s);

@@ -1,6 +1,6 @@
 /*
- * retry.h - when to try a managed-identity endpoint again (DESIGN §1.4):
- * 404, 408, 410, 429 and 5xx with jittered exponential backoff (1, 2, 4, 8 s),
+ * retry.h - when to try a managed-identity endpoint again: 404, 408, 410,
+ * 429 and 5xx with jittered exponential backoff (1, 2, 4, 8 s),
  * Retry-After honoured, and 410 (IMDS upgrading) retried for at least 70 s.
  */
 #ifndef AZMI_RETRY_H

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 #include "azmi.h"
+#include "error.h"
 #include "config.h"
 #include "http.h"
 
@@ -33,9 +34,9 @@ struct src_request {
 
 void src_request_free(struct src_request *r);
 /* Add a header "Name: value" (copied). */
-azmi_err src_request_header(struct src_request *r, const char *name, const char *value);
+AZMI_MUST_CHECK azmi_err src_request_header(struct src_request *r, const char *name, const char *value);
 /* Build `base` + "?" or "&" + query into r->url and r->display_url. */
-azmi_err src_request_url(struct src_request *r, const char *base, const char *query);
+AZMI_MUST_CHECK azmi_err src_request_url(struct src_request *r, const char *base, const char *query);
 
 struct json_object;
 
@@ -81,9 +82,10 @@ const struct source *source_detect(const struct settings *s, const char **why);
  * NULL entries: that kind is not accepted) and one header (NULL: none).
  * Errors name `source`.
  */
-azmi_err source_build_get(struct src_request *out, const char *source, const char *base,
-                          const char *api_version, const char *resource, const struct identity *id,
-                          const char *const names[3], const char *header, const char *header_value,
-                          struct azmi_error *err);
+AZMI_MUST_CHECK azmi_err source_build_get(struct src_request *out, const char *source, const char *base,
+                                          const char *api_version, const char *resource,
+                                          const struct identity *id, const char *const names[3],
+                                          const char *header, const char *header_value,
+                                          struct azmi_error *err);
 
 #endif

@@ -13,7 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const passwords[] = {"pw", NULL};
 	struct certfile cf;
-	struct azmi_error err;
+	struct azmi_error err = AZMI_ERROR_INIT;
 
 	for (int i = 0; i < 2; i++) {
 		if (certfile_parse((const char *)data, size, passwords[i], "input", &cf, &err) == AZMI_OK &&

@@ -25,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct config_file cf = {0};
 	struct settings s;
-	struct azmi_error err = {0};
+	struct azmi_error err = AZMI_ERROR_INIT;
 	static int once;
 
 	if (!once) {

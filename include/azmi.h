@@ -43,11 +43,33 @@ typedef enum azmi_err {
 AZMI_EXPORT const char *azmi_strerror(azmi_err err);
 
 /*
+ * The caller allocates struct azmi_error and struct azmi_request and sets
+ * `size` to the size its header declared: initialise them with
+ * AZMI_ERROR_INIT and AZMI_REQUEST_INIT.  Members may be added at the end in
+ * later versions; the library refuses, with AZMI_ERR_USAGE, a size it does
+ * not know.  It never writes `size`, so a struct can be reused.
+ */
+#if defined(__cplusplus)
+#define AZMI_ERROR_INIT   azmi_error_init_()
+#define AZMI_REQUEST_INIT azmi_request_init_()
+#else
+#define AZMI_ERROR_INIT                                                                                      \
+	{                                                                                                    \
+		.size = sizeof(struct azmi_error)                                                            \
+	}
+#define AZMI_REQUEST_INIT                                                                                    \
+	{                                                                                                    \
+		.size = sizeof(struct azmi_request)                                                          \
+	}
+#endif
+
+/*
  * What went wrong, filled in by every call that can fail.  `message` is one
  * or more lines a person can act on: what was tried, against which endpoint,
  * what came back and what to do.  It never contains a token or a secret.
  */
 struct azmi_error {
+	size_t size; /* sizeof(struct azmi_error): AZMI_ERROR_INIT */
 	azmi_err code;
 	long http_status; /* last HTTP status seen, 0 if none */
 	char source[32];  /* credential source tried, "" if none */
@@ -73,6 +95,7 @@ enum azmi_id_kind {
  * configured default.
  */
 struct azmi_request {
+	size_t size; /* sizeof(struct azmi_request): AZMI_REQUEST_INIT */
 	const char *resource;
 	enum azmi_id_kind id_kind;
 	const char *id_value; /* for CLIENT_ID, OBJECT_ID, RESOURCE_ID */
@@ -86,6 +109,22 @@ struct azmi_request {
 	 */
 	const char *credential;
 };
+
+#if defined(__cplusplus)
+/* C++ before C++20 has no designated initialisers: the same value, built by a function. */
+static inline struct azmi_error azmi_error_init_(void)
+{
+	struct azmi_error e = azmi_error();
+	e.size = sizeof(e);
+	return e;
+}
+static inline struct azmi_request azmi_request_init_(void)
+{
+	struct azmi_request r = azmi_request();
+	r.size = sizeof(r);
+	return r;
+}
+#endif
 
 /*
  * A token.  Immutable and reference-counted: it stays valid until the
@@ -110,6 +149,8 @@ typedef void azmi_log_fn(void *userdata, enum azmi_log_level level, const char *
  * Create a context: reads the configuration file (`config_path`, or
  * $AZMI_CONFIG, or /etc/azmi.conf; a missing default file is fine) and the
  * environment.  On failure returns an error, fills `err` and sets *out NULL.
+ * `err` may be NULL; when its size is wrong the call fails with
+ * AZMI_ERR_USAGE and writes nothing into it.
  */
 AZMI_EXPORT azmi_err azmi_ctx_new(struct azmi_ctx **out, const char *config_path, struct azmi_error *err);
 
@@ -128,6 +169,9 @@ AZMI_EXPORT void azmi_ctx_set_log(struct azmi_ctx *ctx, azmi_log_fn *fn, void *u
  * else the credential source, refreshing ahead of expiry.  Concurrent
  * callers asking for the same token cause one fetch.  On success *out holds
  * a token the caller must release; on failure *out is NULL and `err` says why.
+ * `err` may be NULL.  A request whose size is wrong fails with
+ * AZMI_ERR_USAGE and a message in `err`; an `err` whose size is wrong fails
+ * with AZMI_ERR_USAGE, reported through the log hook only.
  */
 AZMI_EXPORT azmi_err azmi_get_token(struct azmi_ctx *ctx, const struct azmi_request *req,
                                     struct azmi_token **out, struct azmi_error *err);

@@ -49,7 +49,7 @@
  *   #include <azmi_curl.h>
  *
  *   CURL *h = curl_easy_init();
- *   struct azmi_error err;
+ *   struct azmi_error err = AZMI_ERROR_INIT;
  *   if (azmi_curl_prepare(h, "https://acct.blob.core.windows.net/c/b", &err) != AZMI_OK)
  *           fprintf(stderr, "%s\n", err.message);   // the request would go without a token
  *   curl_easy_setopt(h, CURLOPT_WRITEDATA, out);
@@ -76,6 +76,8 @@ extern "C" {
  * handle is ready either way; an error (with `err` filled) when a token was
  * due but could not be had, or refused (AZMI_ERR_USAGE: the handle sends
  * credentials after cross-origin redirects).  Call again before each reuse.
+ * `err` may be NULL; one not set up by AZMI_ERROR_INIT (another size) gets
+ * AZMI_ERR_USAGE and is not written.
  */
 azmi_err azmi_curl_prepare(CURL *h, const char *url, struct azmi_error *err);
 

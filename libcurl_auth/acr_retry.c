@@ -62,7 +62,7 @@ enum hold_verdict acr_answer(CURL *h, const struct registry_target *t, const cha
 	const struct plugin_settings *ps;
 	struct acr_request req = {0};
 	struct azmi_token *tok = NULL;
-	struct azmi_error err;
+	struct azmi_error err = AZMI_ERROR_INIT;
 	struct challenge ch;
 	char why[512];
 	enum hold_verdict v = HOLD_RELEASE;

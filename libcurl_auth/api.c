@@ -9,10 +9,19 @@
 
 #define API __attribute__((visibility("default")))
 
+/* Empty the caller's `err`, keeping its size (AZMI_ERROR_INIT). */
+static void err_reset(struct azmi_error *err)
+{
+	size_t size = err->size;
+
+	memset(err, 0, sizeof(*err));
+	err->size = size;
+}
+
 static azmi_err not_loaded(struct azmi_error *err)
 {
 	if (err != NULL) {
-		memset(err, 0, sizeof(*err));
+		err_reset(err);
 		err->code = AZMI_ERR_SYSTEM;
 		snprintf(err->message, sizeof(err->message),
 		         "azmi: the libcurl functions could not be found");
@@ -22,13 +31,15 @@ static azmi_err not_loaded(struct azmi_error *err)
 
 API azmi_err azmi_curl_prepare(CURL *h, const char *url, struct azmi_error *err)
 {
-	struct azmi_error local;
+	struct azmi_error local = AZMI_ERROR_INIT;
 	struct handle_state *st;
 	enum decision d;
 
 	if (err == NULL)
 		err = &local;
-	memset(err, 0, sizeof(*err));
+	if (err->size != sizeof(*err))
+		return AZMI_ERR_USAGE; /* a struct this library does not know: nothing written into it */
+	err_reset(err);
 	if (!plugin_init())
 		return not_loaded(err);
 	if (h == NULL) {
@@ -65,14 +76,17 @@ API azmi_err azmi_curl_prepare(CURL *h, const char *url, struct azmi_error *err)
 	d = plugin_decide(h, NULL, false, err);
 	if (d == DECIDE_NO_TOKEN || d == DECIDE_REFUSED)
 		return err->code != AZMI_OK ? err->code : AZMI_ERR_UNAVAILABLE;
-	memset(err, 0, sizeof(*err));
+	err_reset(err);
 	return AZMI_OK;
 }
 
 API azmi_err azmi_curl_install(struct azmi_error *err)
 {
-	if (err != NULL)
-		memset(err, 0, sizeof(*err));
+	if (err != NULL) {
+		if (err->size != sizeof(*err))
+			return AZMI_ERR_USAGE; /* a struct this library does not know: nothing written into it */
+		err_reset(err);
+	}
 	if (!plugin_init())
 		return not_loaded(err);
 	plugin_set_installed();

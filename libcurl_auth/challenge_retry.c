@@ -148,9 +148,9 @@ static void restore_output(CURL *h, const struct hold *c, bool write_data_set)
 static bool refresh(CURL *h, const struct hostrule *rule)
 {
 	const struct plugin_settings *ps = plugin_settings();
-	struct azmi_request req = {0};
+	struct azmi_request req = AZMI_REQUEST_INIT;
 	struct azmi_token *tok = NULL;
-	struct azmi_error err;
+	struct azmi_error err = AZMI_ERROR_INIT;
 	bool ok = false;
 
 	if (ps->ctx == NULL)

@@ -371,7 +371,10 @@ enum decision plugin_decide(CURL *h, const char *url, bool multi, struct azmi_er
 	char why[512];
 	azmi_err r;
 
+	size_t err_size = err->size;
+
 	memset(err, 0, sizeof(*err));
+	err->size = err_size; /* the caller's, as AZMI_ERROR_INIT set it */
 	plugin_busy++;
 	handles_lock();
 	st = handles_get(h);
@@ -405,6 +408,7 @@ enum decision plugin_decide(CURL *h, const char *url, bool multi, struct azmi_er
 		goto out;
 	}
 	memset(&req, 0, sizeof(req));
+	req.size = sizeof(req);
 	req.resource = rule->scope;
 	req.id_kind = AZMI_ID_DEFAULT;
 	r = azmi_get_token(ps->ctx, &req, &tok, err);

@@ -323,7 +323,7 @@ HOOK CURLcode curl_easy_setopt(CURL *h, CURLoption opt, ...)
 /* The decision before a transfer starts; false when strict mode must fail it. */
 static bool before_transfer(CURL *h, bool multi)
 {
-	struct azmi_error err;
+	struct azmi_error err = AZMI_ERROR_INIT;
 	enum decision d;
 
 	if (plugin_busy || h == NULL)

@@ -8,7 +8,7 @@
 
 #define STORAGE_SCOPE "https://storage.azure.com/.default"
 
-/* Built-in rules: public cloud, US Government, China (DESIGN 2.1); see builtin_cloud. */
+/* Built-in rules: public cloud, US Government, China; only the configured cloud's apply (builtin_cloud). */
 static const struct hostrule builtin[] = {
     {"*.blob.core.windows.net", STORAGE_SCOPE, HOSTRULE_STORAGE},
     {"*.dfs.core.windows.net", STORAGE_SCOPE, HOSTRULE_STORAGE},

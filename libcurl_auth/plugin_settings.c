@@ -125,6 +125,7 @@ static void load(void)
 
 	snprintf(settings.storage_version, sizeof(settings.storage_version), "%s",
 	         PLUGIN_DEFAULT_STORAGE_VERSION);
+	settings.ctx_err.size = sizeof(settings.ctx_err);
 	r = config_read(&cf, required ? path : CONFIG_DEFAULT_PATH, required, &settings.ctx_err);
 	if (r == AZMI_OK)
 		r = read_keys(&cf);

@@ -323,13 +323,12 @@ void login_decide(struct azmi_ctx *ctx, const struct login_conf *c, const char *
                   const struct login_opts *o, struct login_result *out)
 {
 	struct dcache_entry cached;
-	struct azmi_error err;
+	struct azmi_error err = AZMI_ERROR_INIT;
 	bool have = false;
 	char note[320];
 	int64_t now = o->now ? o->now : util_now();
 
 	memset(out, 0, sizeof(*out));
-	memset(&err, 0, sizeof(err));
 	out->level = RBAC_DENY;
 	out->outcome = LOGIN_INTERNAL;
 	ctx_budget_start(ctx); /* one `timeout` for every Azure step of this decision */

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "azmi.h"
+#include "error.h"
 #include "jwt_verify.h"
 
 #define JWKS_CACHE_TTL     (24 * 3600) /* seconds a fetched set is used without asking again */
@@ -36,7 +37,7 @@ struct jwks_source {
  * old one) is returned with AZMI_OK and *stale set (may be NULL); without
  * one, the fetch's error.  The caller frees *out with jwks_free.
  */
-azmi_err jwks_load(const struct jwks_source *src, int ver, bool kid_unknown, struct jwks **out, bool *stale,
-                   struct azmi_error *err);
+AZMI_MUST_CHECK azmi_err jwks_load(const struct jwks_source *src, int ver, bool kid_unknown,
+                                   struct jwks **out, bool *stale, struct azmi_error *err);
 
 #endif

@@ -1,6 +1,7 @@
 /*
- * rbac.h - the Azure RBAC login decision (DESIGN §3.1), for pam_azmi, the
- * NSS module and `azmi check-login`: the machine's scope from instance
+ * rbac.h - the Azure RBAC login decision, for pam_azmi (account and auth
+ * phases) and `azmi check-login` (the NSS module, which never goes to the
+ * network, does not use it): the machine's scope from instance
  * metadata, the principal's role assignments on it from Resource Manager,
  * the role definitions and deny assignments, and Microsoft Graph for names
  * and group membership.  Every answer from outside is bounded and checked;
@@ -13,6 +14,7 @@
 #include <stddef.h>
 
 #include "azmi.h"
+#include "error.h"
 
 struct azmi_ctx;
 
@@ -42,7 +44,7 @@ struct vm_info {
  * resourceId must name a Microsoft.HybridCompute/machines resource; `arc`
  * is then set.  429 and 5xx are retried within the context's timeout.
  */
-azmi_err vm_info_get(struct azmi_ctx *ctx, struct vm_info *out, struct azmi_error *err);
+AZMI_MUST_CHECK azmi_err vm_info_get(struct azmi_ctx *ctx, struct vm_info *out, struct azmi_error *err);
 
 /*
  * Fill out's resource_id, subscription_id, resource_group and name from
@@ -74,8 +76,8 @@ struct rbac_decision {
  * asked or answered nonsense: the caller must then deny (fail closed).
  * A deny assignment naming a group needs Graph (graph_check_groups).
  */
-azmi_err rbac_decide(struct azmi_ctx *ctx, const struct vm_info *vm, const char *oid,
-                     struct rbac_decision *out, struct azmi_error *err);
+AZMI_MUST_CHECK azmi_err rbac_decide(struct azmi_ctx *ctx, const struct vm_info *vm, const char *oid,
+                                     struct rbac_decision *out, struct azmi_error *err);
 
 /*
  * A user principal name (or object id) to the user's object id through
@@ -83,7 +85,8 @@ azmi_err rbac_decide(struct azmi_ctx *ctx, const struct vm_info *vm, const char 
  * AZMI_ERR_REFUSED with "no such user" when Graph does not know it, and with
  * a hint about the User.Read.All application permission on 403.
  */
-azmi_err graph_user_oid(struct azmi_ctx *ctx, const char *upn, char oid[64], struct azmi_error *err);
+AZMI_MUST_CHECK azmi_err graph_user_oid(struct azmi_ctx *ctx, const char *upn, char oid[64],
+                                        struct azmi_error *err);
 
 /*
  * Transitive group membership of directory object `oid` (user or service
@@ -92,8 +95,9 @@ azmi_err graph_user_oid(struct azmi_ctx *ctx, const char *upn, char oid[64], str
  * a request; at most RBAC_MAX_GROUP_CHECK in all).  Fills member[0..n-1].
  */
 #define RBAC_MAX_GROUP_CHECK 200
-azmi_err graph_check_groups(struct azmi_ctx *ctx, const char *oid, const char *const *group_ids, size_t n,
-                            bool *member, struct azmi_error *err);
+AZMI_MUST_CHECK azmi_err graph_check_groups(struct azmi_ctx *ctx, const char *oid,
+                                            const char *const *group_ids, size_t n, bool *member,
+                                            struct azmi_error *err);
 
 /* "deny", "user" or "admin". */
 const char *rbac_level_name(enum rbac_level level);

@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "azmi.h"
+#include "error.h"
 #include "rbac.h"
 
 #define RBAC_GUID_LEN          36
@@ -67,16 +68,16 @@ void rbac_list_free(struct rbac_list *l);
  * to `l`; `next` gets the nextLink ("" when none).  AZMI_ERR_PROTOCOL with a
  * sentence in `why` for anything malformed or beyond the caps.
  */
-azmi_err rbac_parse_assignments(const char *body, size_t len, struct rbac_list *l, char *next, size_t nextlen,
-                                char *why, size_t whylen);
+AZMI_MUST_CHECK azmi_err rbac_parse_assignments(const char *body, size_t len, struct rbac_list *l, char *next,
+                                                size_t nextlen, char *why, size_t whylen);
 
 /* One page of deny assignments, likewise. */
-azmi_err rbac_parse_denies(const char *body, size_t len, struct rbac_list *l, char *next, size_t nextlen,
-                           char *why, size_t whylen);
+AZMI_MUST_CHECK azmi_err rbac_parse_denies(const char *body, size_t len, struct rbac_list *l, char *next,
+                                           size_t nextlen, char *why, size_t whylen);
 
 /* A role definition, which must be the one named `want_guid`. */
-azmi_err rbac_parse_role(const char *body, size_t len, const char *want_guid, struct rbac_role *out,
-                         char *why, size_t whylen);
+AZMI_MUST_CHECK azmi_err rbac_parse_role(const char *body, size_t len, const char *want_guid,
+                                         struct rbac_role *out, char *why, size_t whylen);
 
 /* True for a GUID in 8-4-4-4-12 hex form. */
 bool rbac_guid_valid(const char *s, size_t len);

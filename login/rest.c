@@ -69,9 +69,10 @@ static azmi_err bearer_header(struct azmi_ctx *ctx, const struct rest_call *c, b
                               struct azmi_error *err)
 {
 	int64_t left = c->deadline_ms - util_mono_ms();
-	struct azmi_request req = {.resource = c->svc->audience, .flags = fresh ? AZMI_NO_CACHE : 0u};
+	struct azmi_request req = {
+	    .size = sizeof(req), .resource = c->svc->audience, .flags = fresh ? AZMI_NO_CACHE : 0u};
 	struct azmi_token *tok = NULL;
-	struct azmi_error terr;
+	struct azmi_error terr = AZMI_ERROR_INIT;
 	azmi_err r;
 
 	*out = NULL;

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "azmi.h"
+#include "error.h"
 #include "http.h"
 
 struct azmi_ctx;
@@ -48,7 +49,7 @@ struct rest_call {
  * answer (status 0 when none came).  `resp` is initialised here; the caller
  * frees it with http_response_free in every case.
  */
-azmi_err rest_perform(struct azmi_ctx *ctx, const struct rest_call *c, struct http_response *resp,
-                      struct azmi_error *err);
+AZMI_MUST_CHECK azmi_err rest_perform(struct azmi_ctx *ctx, const struct rest_call *c,
+                                      struct http_response *resp, struct azmi_error *err);
 
 #endif

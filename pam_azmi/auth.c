@@ -88,7 +88,7 @@ static bool validate(struct azmi_ctx *ctx, const struct login_conf *c, const cha
 	                       .skew = -1};
 	int ver = jwt_peek_version(token, len);
 	struct jwks *keys = NULL;
-	struct azmi_error err;
+	struct azmi_error err = AZMI_ERROR_INIT;
 	enum jwt_status st = JWT_UNKNOWN_KID;
 	char why[256] = "";
 
@@ -146,7 +146,7 @@ static bool groups_ok(struct azmi_ctx *ctx, const struct login_conf *c, const st
 {
 	const char *ids[LOGIN_MAX_GROUPS];
 	bool member[LOGIN_MAX_GROUPS] = {false};
-	struct azmi_error err;
+	struct azmi_error err = AZMI_ERROR_INIT;
 	azmi_err e;
 
 	if (c->nrequired_groups == 0)

@@ -96,7 +96,7 @@ static void parse_args(pam_handle_t *pamh, struct login_conf *c, int argc, const
 static bool setup(pam_handle_t *pamh, int argc, const char **argv, struct login_conf *c, struct pam_log *pl,
                   struct azmi_ctx **ctx, struct login_result *r)
 {
-	struct azmi_error err;
+	struct azmi_error err = AZMI_ERROR_INIT;
 	char why[512];
 
 	login_conf_init(c);

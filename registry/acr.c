@@ -70,8 +70,10 @@ static azmi_err who_from_token(const struct azmi_token *entra, struct who *w, st
 static azmi_err entra_token(struct azmi_ctx *ctx, const struct acr_request *req, const char *resource,
                             int64_t deadline, struct azmi_token **out, struct azmi_error *err)
 {
-	struct azmi_request r = {0};
+	struct azmi_request r = AZMI_REQUEST_INIT;
+	struct azmi_error terr = AZMI_ERROR_INIT;
 	int64_t left = deadline - util_mono_ms();
+	azmi_err rc;
 
 	if (left <= 0)
 		return err_set(err, AZMI_ERR_TIMEOUT, "acr", 0,
@@ -81,7 +83,9 @@ static azmi_err entra_token(struct azmi_ctx *ctx, const struct acr_request *req,
 	r.id_value = req->id_value;
 	r.credential = req->credential;
 	r.timeout_ms = (long)left;
-	return azmi_get_token(ctx, &r, out, err);
+	if ((rc = azmi_get_token(ctx, &r, out, &terr)) != AZMI_OK)
+		err_copy(err, &terr);
+	return rc;
 }
 
 static void transport_hint(const char *registry, azmi_err rc, const struct http_response *resp,
@@ -343,8 +347,9 @@ static azmi_err refresh_token(struct azmi_ctx *ctx, const struct acr_request *re
 	log_line(&ctx->log, AZMI_LOG_INFO,
 	         "acr: refresh token for %s from the %s audience (%s), valid until %lld", registry,
 	         aud == ACR_AUD_ARM ? "ARM" : "registry", entra->resource, (long long)fresh->expires_on);
-	if (file_cache_enabled(fc))
-		file_cache_store(fc, &key, fresh);
+	if (file_cache_enabled(fc) && file_cache_store(fc, &key, fresh) != AZMI_OK)
+		log_line(&ctx->log, AZMI_LOG_INFO,
+		         "acr: the refresh token for %s is kept in this process only", registry);
 	info_set(info, aud, entra->resource, false);
 	*out = fresh;
 	fresh = NULL;

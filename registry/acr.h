@@ -1,5 +1,5 @@
 /*
- * acr.h - Azure Container Registry with the machine's identity (DESIGN §2.1).
+ * acr.h - Azure Container Registry with the machine's identity.
  *
  * An Entra token (ARM audience, or https://containerregistry.azure.net/ when
  * the registry refuses ARM-audience tokens) is exchanged at
@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "azmi.h"
+#include "error.h"
 
 #define ACR_MAX_HOST         253
 #define ACR_MAX_SCOPE        1024        /* all scopes of one request, space-separated */
@@ -85,8 +86,9 @@ bool acr_challenge_ok(const char *registry, const char *realm, const char *servi
  * On failure AZMI_ERR_PROTOCOL (or NOMEM) with a sentence in `why` that never
  * quotes the token.
  */
-azmi_err acr_answer_parse(const char *body, size_t len, const char *field, int64_t now, const char *registry,
-                          struct azmi_token **out, char *why, size_t whylen);
+AZMI_MUST_CHECK azmi_err acr_answer_parse(const char *body, size_t len, const char *field, int64_t now,
+                                          const char *registry, struct azmi_token **out, char *why,
+                                          size_t whylen);
 
 /* A printable summary of a registry error answer ({"errors":[{"code","message"}]} or the OAuth shapes). */
 void acr_error_text(const char *body, size_t len, char *out, size_t outlen);
@@ -97,16 +99,18 @@ void acr_error_text(const char *body, size_t len, char *out, size_t outlen);
  * the registry refuses it).  On success *out holds a token to release
  * (token->resource is the registry); `info` (may be NULL) says how.
  */
-azmi_err acr_refresh_token(struct azmi_ctx *ctx, const struct acr_request *req, struct azmi_token **out,
-                           struct acr_info *info, struct azmi_error *err);
+AZMI_MUST_CHECK azmi_err acr_refresh_token(struct azmi_ctx *ctx, const struct acr_request *req,
+                                           struct azmi_token **out, struct acr_info *info,
+                                           struct azmi_error *err);
 
 /*
  * An access token for `scope` (see acr_scope_valid) at the registry, from
  * the refresh token (exchanged again once when the registry refuses a
  * cached one).  On success *out holds a token to release.
  */
-azmi_err acr_access_token(struct azmi_ctx *ctx, const struct acr_request *req, const char *scope,
-                          struct azmi_token **out, struct acr_info *info, struct azmi_error *err);
+AZMI_MUST_CHECK azmi_err acr_access_token(struct azmi_ctx *ctx, const struct acr_request *req,
+                                          const char *scope, struct azmi_token **out, struct acr_info *info,
+                                          struct azmi_error *err);
 
 /*
  * The registries this machine serves: those named by acr_registries in the
@@ -114,7 +118,7 @@ azmi_err acr_access_token(struct azmi_ctx *ctx, const struct acr_request *req, c
  * cache, without duplicates.  *out is a NULL-terminated malloc'd array of
  * malloc'd names (free with acr_list_free).
  */
-azmi_err acr_list(struct azmi_ctx *ctx, char ***out, struct azmi_error *err);
+AZMI_MUST_CHECK azmi_err acr_list(struct azmi_ctx *ctx, char ***out, struct azmi_error *err);
 void acr_list_free(char **list);
 
 #endif

@@ -196,7 +196,8 @@ check "installing changed neither /etc/pam.d nor /etc/nsswitch.conf" same_etc
 # The file list: every file where it belongs, with the modes Debian gives it.
 for f in /usr/lib/$ma/libazmi.so.1 /usr/lib/$ma/libazmi_curl.so.1 /usr/lib/$ma/libazmi.a \
 	/usr/include/azmi.h /usr/include/azmi_curl.h /usr/lib/$ma/pkgconfig/azmi.pc \
-	/usr/share/man/man1/azmi.1.gz /usr/share/man/man5/azmi.conf.5.gz /usr/share/man/man3/libazmi_curl.3.gz; do
+	/usr/share/man/man1/azmi.1.gz /usr/share/man/man5/azmi.conf.5.gz /usr/share/man/man3/libazmi_curl.3.gz \
+	/usr/share/man/man3/libazmi.3.gz; do
 	expect_mode "$f" 644
 done
 expect_mode /usr/bin/azmi 755

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "azmi.h"
+#include "error.h"
 
 #define CONFIG_DEFAULT_PATH "/etc/azmi.conf"
 #define CONFIG_MAX_BYTES    (64 * 1024)
@@ -83,15 +84,16 @@ struct settings {
  * Parse configuration text.  Blank lines and lines starting with '#' are
  * skipped; everything else must be "key = value".  `name` is used in errors.
  */
-azmi_err config_parse(struct config_file *cf, const char *name, const char *text, size_t len,
-                      struct azmi_error *err);
+AZMI_MUST_CHECK azmi_err config_parse(struct config_file *cf, const char *name, const char *text, size_t len,
+                                      struct azmi_error *err);
 
 /*
  * Read and parse a file safely: not a symlink, a regular file, owned by root
  * or the caller, not writable by group or others, at most CONFIG_MAX_BYTES.
  * A missing file is fine unless `required`.
  */
-azmi_err config_read(struct config_file *cf, const char *path, bool required, struct azmi_error *err);
+AZMI_MUST_CHECK azmi_err config_read(struct config_file *cf, const char *path, bool required,
+                                     struct azmi_error *err);
 
 void config_file_free(struct config_file *cf);
 
@@ -99,7 +101,7 @@ void config_file_free(struct config_file *cf);
 const char *config_get(struct config_file *cf, const char *key);
 
 /* Fill `s` from defaults, the file and the environment; validates every value. */
-azmi_err settings_load(struct settings *s, struct config_file *cf, struct azmi_error *err);
+AZMI_MUST_CHECK azmi_err settings_load(struct settings *s, struct config_file *cf, struct azmi_error *err);
 
 void settings_free(struct settings *s);
 

@@ -30,7 +30,9 @@ HELPER = os.path.join(BUILD, "docker-credential-azmi")
 PLUGIN = os.environ.get("AZMI_TEST_PLUGIN") or os.path.join(BUILD, "libazmi_curl.so.1")
 CURL = "/usr/bin/curl"
 sys.path.insert(0, os.path.join(ROOT, "tests", "standin"))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
 import standin_client  # noqa: E402
+from report import Results  # noqa: E402
 
 USER = "00000000-0000-0000-0000-000000000000"
 REG = "myregistry.azurecr.io"
@@ -43,19 +45,8 @@ MISSING = "nosuchreg.azurecr.io"  # resolves, but the stand-in serves no such re
 HOSTS = [REG, NOARM, DENIED, EVIL, ATTACKER, GOV, MISSING]
 NOT_FOUND = "credentials not found in native keychain"
 
-passed = 0
-failed = 0
-
-
-def result(ok, name, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print("ok - " + name)
-    else:
-        failed += 1
-        print("FAIL - %s%s" % (name, (": " + str(detail)) if detail else ""))
-    sys.stdout.flush()
+RES = Results("45-acr")
+result = RES.check
 
 
 def claims(token):
@@ -462,8 +453,8 @@ def main():
         result(False, "set-up", traceback.format_exc() + (r.standin.log_tail() if r.standin else ""))
     finally:
         r.stop()
-    print("45-acr: %d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    print(RES.summary())
+    return RES.exit_code()
 
 
 if __name__ == "__main__":

@@ -142,7 +142,7 @@ int main(int argc, char **argv)
 {
 	char arm[512], storage[512], other[512], other2[512];
 	struct body b, b2;
-	struct azmi_error err;
+	struct azmi_error err = AZMI_ERROR_INIT;
 	CURL *h, *d;
 
 	if (argc != 5) {
@@ -156,6 +156,21 @@ int main(int argc, char **argv)
 	snprintf(other2, sizeof(other2), "%s/capi/other2", argv[4]);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	test_scopes();
+
+	/* A struct azmi_error of a size this library does not know is refused and not written. */
+	{
+		struct azmi_error odd = AZMI_ERROR_INIT;
+
+		odd.size = sizeof(odd) - 8;
+		snprintf(odd.message, sizeof(odd.message), "untouched");
+		h = new_handle(&b);
+		check(azmi_curl_prepare(h, arm, &odd) == AZMI_ERR_USAGE && odd.size == sizeof(odd) - 8 &&
+		          strcmp(odd.message, "untouched") == 0,
+		      "prepare refuses an azmi_error of unknown size and leaves it alone");
+		check(azmi_curl_install(&odd) == AZMI_ERR_USAGE && strcmp(odd.message, "untouched") == 0,
+		      "install refuses an azmi_error of unknown size and leaves it alone");
+		curl_easy_cleanup(h);
+	}
 
 	/* Prepare attaches; re-targeting the same handle drops the token. */
 	h = new_handle(&b);

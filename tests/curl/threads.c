@@ -65,7 +65,7 @@ static void *worker(void *arg)
 
 int main(int argc, char **argv)
 {
-	struct azmi_error err;
+	struct azmi_error err = AZMI_ERROR_INIT;
 	pthread_t tids[64];
 	long bad[64] = {0}, total_bad = 0;
 	int n;

@@ -119,7 +119,7 @@ class CrossProcessCache(AzmiTestCase):
         r = self.azmi("token", "--resource", STORAGE)
         self.assertOk(r)
         reqs = self.token_requests()
-        self.assertEqual(len(reqs), 2, "a token with %s s left (inside the 5-minute margin of DESIGN 1.6) "
+        self.assertEqual(len(reqs), 2, "a token with %s s left (inside the 5-minute refresh margin) "
                          "was served from the cache" % self.answer(reqs[0])["expires_in"])
         self.assertTokenLine(r, self.minted(reqs[1]))
 

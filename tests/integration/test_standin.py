@@ -158,6 +158,10 @@ class StandinSelfTest(unittest.TestCase):
                              k["x5t"])
             n = int.from_bytes(base64.urlsafe_b64decode(k["n"] + "=" * (-len(k["n"]) % 4)), "big")
             self.assertEqual(n, cert.public_key().public_numbers().n)
+            # the published key verifies the tokens the stand-in issues
+            pem = cert.public_key().public_bytes(serialization.Encoding.PEM,
+                                                 serialization.PublicFormat.SubjectPublicKeyInfo)
+            self.assertEqual(jwt_verify(token["access_token"], pem.decode())["tid"], tid)
         status, d = self.get_json("/%s/v2.0/.well-known/openid-configuration" % tid)
         self.assertEqual(d["issuer"], "https://login.microsoftonline.com/%s/v2.0" % tid)
         self.assertTrue(d["jwks_uri"].startswith(self.s.url))

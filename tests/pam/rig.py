@@ -35,7 +35,9 @@ PROGS = os.path.join(BUILD, "tests", "pam")
 STATEDIR = "/var/lib/azmi"
 AZURE_HOSTS = ("management.azure.com", "graph.microsoft.com", "login.microsoftonline.com")
 sys.path.insert(0, os.path.join(ROOT, "tests", "standin"))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
 import standin_client  # noqa: E402
+from report import Results  # noqa: E402,F401  (the suites' one reporter, re-exported for run_tests.py)
 
 
 def run(cmd, check=True, **kw):
@@ -46,26 +48,6 @@ def write(path, text, mode=0o644):
     with open(path, "w") as f:
         f.write(text)
     os.chmod(path, mode)
-
-
-class Results:
-    def __init__(self, name):
-        self.name = name
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, ok, name, detail=""):
-        if ok:
-            self.passed += 1
-            print("ok - " + name)
-        else:
-            self.failed += 1
-            print("FAIL - %s%s" % (name, (": " + str(detail)[:3000]) if detail else ""))
-        sys.stdout.flush()
-        return ok
-
-    def summary(self):
-        return "%s: %d passed, %d failed" % (self.name, self.passed, self.failed)
 
 
 class SyslogListener:

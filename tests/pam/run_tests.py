@@ -54,7 +54,7 @@ def main():
         rig.stop()
         rig.cleanup()
     print(res.summary())
-    return 0 if res.failed == 0 else 1
+    return res.exit_code()
 
 
 if __name__ == "__main__":

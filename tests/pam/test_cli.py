@@ -73,13 +73,15 @@ def run_tests(rig, res):
     # It writes nothing: no decision cache, no uid table, no admin group.
     rig.clear_state()
     rig.conf(cache_ttl="300", timeout="4")
-    check_login(scenario.upn("alice"))
-    res.check(not os.path.exists(STATEDIR), "cli: check-login writes no state", snapshot())
+    rc, out, err = check_login(scenario.upn("alice"))
+    res.check(rc == 0 and not os.path.exists(STATEDIR), "cli: check-login grants and writes no state",
+              (rc, out, err, snapshot()))
     # The offline grace it shows is the PAM module's.
     from pamrun import Pam
     from test_cache import age_entries
     rig.conf(cache_ttl="60", offline_grace="3600", timeout="3")
-    Pam(rig).acct(scenario.upn("alice"))
+    r = Pam(rig).acct(scenario.upn("alice"))
+    res.check(r.code == "PAM_SUCCESS", "cli: the PAM login that fills the decision cache is granted", r)
     age_entries(100)
     before = snapshot()
     rig.standin.script(scenario.arm_path(rig.standin), [{"status": 503, "repeat": 100}])

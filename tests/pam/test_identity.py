@@ -227,7 +227,8 @@ def finding3_case(rig, res):
     out = subprocess.run(["id", "-Gn", alice], stdout=subprocess.PIPE, stderr=subprocess.STDOUT).stdout.decode()
     res.check("azmi-admins" not in out, "identity 3: ... id shows no admin group any more", out)
     for typed in ("Alice@contoso.com", "aLiCe@CONTOSO.COM"):
-        pam.auth(typed, tk.good("alice"), acct_args="debug")
+        r = pam.auth(typed, tk.good("alice"), acct_args="debug")
+        res.check(r.code == "PAM_SUCCESS", "identity 3: %s logs in with her token" % typed, r)
     lines = [l for l in uids().splitlines() if l.lower().startswith(alice + ":")]
     res.check(len(lines) == 1 and lines[0].startswith(alice + ":"),
               "identity 3: case variants take no new uid (one lower-case line)", uids())
@@ -261,7 +262,8 @@ def finding4_reuse(rig, res):
     scenario.apply(rig.standin)
     rig.clear_state()
     rig.conf(cache_ttl="300", tenant=tk.tid, audiences=test_auth.AUD)
-    pam.auth(alice, tk.good("alice"), acct_args="debug")
+    r = pam.auth(alice, tk.good("alice"), acct_args="debug")
+    res.check(r.code == "PAM_SUCCESS", "identity 4: the old person's login is granted and cached", r)
     directory(rig, replace={alice: new_oid}, extra_roles=[(new_oid, scenario.ADMIN_ROLE)])
     r = pam.auth(alice, tk.good("alice", oid=new_oid), acct_args="debug")
     res.check(r.code == "PAM_PERM_DENIED" and "source=cache" not in r.out,

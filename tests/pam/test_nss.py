@@ -54,7 +54,7 @@ def run_tests(rig, res):
               "nss: getent passwd of a UPN under allowed_domains: deterministic uid in uid_range, group azmi-users",
               out)
     rc2, out2 = getent("passwd", "alice@contoso.com")
-    res.check(out2 == out, "nss: the same uid at the next lookup", out2)
+    res.check(rc2 == 0 and out2 == out, "nss: the same uid at the next lookup", (rc2, out2))
     rc, out = getent("passwd", "Alice@Contoso.COM")
     res.check(rc == 0 and out.startswith("alice@contoso.com:*:%d:" % want),
               "nss: names are case-insensitive (answered in lower case, same uid)", out)

@@ -18,6 +18,11 @@ def decision_ok(res, r, name, want_code, *texts):
     return res.check(ok, name, r)
 
 
+def graph_user_lookups(rig):
+    """The paths of the Graph user lookups (/v1.0/users/...) the stand-in has answered so far, in order."""
+    return [q.get("path", "") for q in rig.standin.requests() if "/v1.0/users/" in q.get("path", "")]
+
+
 def rbac_cases(rig, res, pam, vm):
     for user, (code, level) in scenario.EXPECT.items():
         r = pam.acct(scenario.upn(user))
@@ -55,10 +60,12 @@ def principal_cases(rig, res, pam, vm):
     r = pam.acct("deploy")
     decision_ok(res, r, "pam: a user_map name decides for its UPN", "PAM_SUCCESS", 'user="deploy"',
                 'principal="alice@contoso.com"', "level=admin")
+    users_before = graph_user_lookups(rig)
     r = pam.acct("ops")
-    decision_ok(res, r, "pam: a user_map object id needs no Graph lookup", "PAM_SUCCESS", 'user="ops"',
+    decision_ok(res, r, "pam: a user_map object id decides for that object id", "PAM_SUCCESS", 'user="ops"',
                 'principal="%s"' % scenario.USERS["bob"], "level=user")
-    reqs = [q for q in rig.standin.requests() if "/v1.0/users/" in q.get("path", "")]
+    looked_up = graph_user_lookups(rig)[len(users_before):]
+    res.check(not looked_up, "pam: a user_map object id needs no Graph lookup", looked_up)
     r = pam.acct("localuser")
     decision_ok(res, r, "pam: a local account mapped to an Entra user without a role is refused",
                 "PAM_PERM_DENIED", 'user="localuser"', 'principal="heidi@contoso.com"')
@@ -77,7 +84,6 @@ def principal_cases(rig, res, pam, vm):
     res.check(r.code == "PAM_IGNORE", "pam: upn_suffix never applies to root", r)
     r = pam.acct("svc")
     res.check(r.code == "PAM_IGNORE", "pam: upn_suffix never applies to system accounts (uid < 1000)", r)
-    del reqs
 
 
 def config_cases(rig, res, pam):

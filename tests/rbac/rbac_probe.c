@@ -140,7 +140,7 @@ static int do_groups(struct azmi_ctx *ctx, const char *oid, const char *list)
 	const char *ids[MAX_GROUPS];
 	bool member[MAX_GROUPS];
 	size_t n = 0;
-	struct azmi_error err;
+	struct azmi_error err = AZMI_ERROR_INIT;
 	azmi_err rc;
 	struct json_object *o, *m;
 
@@ -165,7 +165,7 @@ static int run(struct azmi_ctx *ctx, const struct opts *o)
 {
 	struct vm_info vm;
 	struct rbac_decision d;
-	struct azmi_error err;
+	struct azmi_error err = AZMI_ERROR_INIT;
 	char oid[64];
 	azmi_err rc;
 
@@ -201,7 +201,7 @@ static int run(struct azmi_ctx *ctx, const struct opts *o)
 int main(int argc, char **argv)
 {
 	struct azmi_ctx *ctx = NULL;
-	struct azmi_error err;
+	struct azmi_error err = AZMI_ERROR_INIT;
 	struct opts o;
 	azmi_err rc;
 	int status;

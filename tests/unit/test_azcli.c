@@ -129,7 +129,7 @@ static void test_parse(void **state)
 	set_tz(TZ_INDIA);
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		struct azmi_token *tok = NULL;
-		struct azmi_error err = {0};
+		struct azmi_error err = AZMI_ERROR_INIT;
 		azmi_err r = azcli_parse(rows[i].json, strlen(rows[i].json), "https://storage.azure.com", now,
 		                         &tok, &err);
 		CHECK(fails, r == rows[i].want, "%s: got %d (%s)", rows[i].json, (int)r, err.message);

@@ -28,6 +28,17 @@ static struct azmi_token *make_token(const char *text, int64_t now, int64_t life
 	return token_new(text, strlen(text), &x, "https://storage.azure.com", "imds");
 }
 
+/*
+ * The hold-off test's clock, far from the real one: a hold-off started from
+ * the wall clock instead of c->now() would make its checks fail.
+ */
+static _Atomic int64_t fake_time;
+
+static int64_t fake_now(void)
+{
+	return atomic_load(&fake_time);
+}
+
 static int setup(void **state)
 {
 	struct cache_mem *c = calloc(1, sizeof(*c));
@@ -56,7 +67,7 @@ static void test_miss_then_hit(void **state)
 	int64_t now = (int64_t)time(NULL);
 	struct azmi_token *tok = (struct azmi_token *)0x1,
 	                  *fresh = make_token("fresh", now, 3600, 3300, 3300);
-	struct azmi_error err = {0};
+	struct azmi_error err = AZMI_ERROR_INIT;
 
 	assert_int_equal(cache_mem_acquire(c, &key_a, now, deadline(1000), &tok, &err), MEM_FETCH);
 	assert_null(tok);
@@ -87,7 +98,7 @@ static void test_stale_served_while_fetching(void **state)
 	struct cache_mem *c = *state;
 	int64_t now = (int64_t)time(NULL);
 	struct azmi_token *old = make_token("old", now, 1000, -10, 700), *tok, *newer;
-	struct azmi_error err = {0};
+	struct azmi_error err = AZMI_ERROR_INIT;
 	int64_t t0;
 
 	cache_mem_put(c, &key_a, old);
@@ -117,7 +128,7 @@ static void test_stale_not_served(void **state)
 	struct cache_mem *c = *state;
 	int64_t now = (int64_t)time(NULL);
 	struct azmi_token *old = make_token("old", now, 1000, 100, 700), *tok = NULL;
-	struct azmi_error err = {0};
+	struct azmi_error err = AZMI_ERROR_INIT;
 
 	cache_mem_put(c, &key_a, old);
 	assert_int_equal(cache_mem_acquire(c, &key_a, now + 700, deadline(1000), &tok, &err), MEM_FETCH);
@@ -136,10 +147,12 @@ static void test_stale_not_served(void **state)
 static void test_hold_off_after_failure(void **state)
 {
 	struct cache_mem *c = *state;
-	int64_t now = (int64_t)time(NULL);
+	const int64_t now = 4000000000; /* years from the wall clock: only c->now() can say it */
 	struct azmi_token *old = make_token("old", now, 3000, -10, 2700), *tok;
-	struct azmi_error err = {0}, fail = {0};
+	struct azmi_error err = AZMI_ERROR_INIT, fail = AZMI_ERROR_INIT;
 
+	c->now = fake_now;
+	atomic_store(&fake_time, now);
 	cache_mem_put(c, &key_a, old);
 	assert_int_equal(cache_mem_acquire(c, &key_a, now, deadline(1000), &tok, &err), MEM_FETCH);
 	assert_ptr_equal(tok, old);
@@ -147,38 +160,36 @@ static void test_hold_off_after_failure(void **state)
 	cache_mem_complete(c, &key_a, tok, &fail); /* the stale token, still served */
 	azmi_token_release(tok);
 
-	for (int dt = 0; dt < CACHE_RETRY_AFTER_FAILURE - 1; dt += 7) {
+	for (int dt = 0; dt < CACHE_RETRY_AFTER_FAILURE; dt += 7) {
 		assert_int_equal(cache_mem_acquire(c, &key_a, now + dt, deadline(1000), &tok, &err), MEM_HIT);
 		assert_ptr_equal(tok, old);
 		azmi_token_release(tok);
 	}
 	/* 30 s on, one caller tries again */
+	int64_t t = now + CACHE_RETRY_AFTER_FAILURE;
+	assert_int_equal(cache_mem_acquire(c, &key_a, t, deadline(1000), &tok, &err), MEM_FETCH);
+	assert_ptr_equal(tok, old);
+	azmi_token_release(tok);
+	/* a failure passing no token keeps the old one too, and starts a new hold-off at the clock's time */
+	atomic_store(&fake_time, t + 100);
+	cache_mem_complete(c, &key_a, NULL, &fail);
+	t += 100;
+	assert_int_equal(cache_mem_acquire(c, &key_a, t, deadline(1000), &tok, &err), MEM_HIT);
+	assert_ptr_equal(tok, old);
+	azmi_token_release(tok);
 	assert_int_equal(
-	    cache_mem_acquire(c, &key_a, now + CACHE_RETRY_AFTER_FAILURE + 2, deadline(1000), &tok, &err),
+	    cache_mem_acquire(c, &key_a, t + CACHE_RETRY_AFTER_FAILURE - 1, deadline(1000), &tok, &err),
+	    MEM_HIT);
+	azmi_token_release(tok);
+	assert_int_equal(
+	    cache_mem_acquire(c, &key_a, t + CACHE_RETRY_AFTER_FAILURE, deadline(1000), &tok, &err),
 	    MEM_FETCH);
 	assert_ptr_equal(tok, old);
 	azmi_token_release(tok);
-	/*
-	 * A failure passing no token keeps the old one too.  cache_mem_complete
-	 * takes no time argument: it starts the hold-off from time(NULL), so the
-	 * checks from here on use the real clock.
-	 */
-	cache_mem_complete(c, &key_a, NULL, &fail);
-	int64_t failed_at = (int64_t)time(NULL);
-	assert_int_equal(cache_mem_acquire(c, &key_a, failed_at, deadline(1000), &tok, &err), MEM_HIT);
-	assert_ptr_equal(tok, old);
-	azmi_token_release(tok);
-	assert_int_equal(cache_mem_acquire(c, &key_a, failed_at + CACHE_RETRY_AFTER_FAILURE - 2,
-	                                   deadline(1000), &tok, &err),
-	                 MEM_HIT);
-	azmi_token_release(tok);
-	assert_int_equal(cache_mem_acquire(c, &key_a, failed_at + CACHE_RETRY_AFTER_FAILURE + 2,
-	                                   deadline(1000), &tok, &err),
-	                 MEM_FETCH);
-	assert_ptr_equal(tok, old);
-	azmi_token_release(tok);
+	atomic_store(&fake_time, t + CACHE_RETRY_AFTER_FAILURE);
 	cache_mem_complete(c, &key_a, NULL, &fail);
 	/* once stale, the token goes and the hold-off with it */
+	atomic_store(&fake_time, now + 2700);
 	assert_int_equal(cache_mem_acquire(c, &key_a, now + 2700, deadline(1000), &tok, &err), MEM_FETCH);
 	assert_null(tok);
 	struct azmi_token *newer = make_token("newer", now + 2700, 3600, 3300, 3300);
@@ -196,7 +207,7 @@ static void test_failure_without_token(void **state)
 	struct cache_mem *c = *state;
 	int64_t now = (int64_t)time(NULL);
 	struct azmi_token *tok;
-	struct azmi_error err = {0}, fail = {0};
+	struct azmi_error err = AZMI_ERROR_INIT, fail = AZMI_ERROR_INIT;
 
 	assert_int_equal(cache_mem_acquire(c, &key_a, now, deadline(1000), &tok, &err), MEM_FETCH);
 	err_set(&fail, AZMI_ERR_REFUSED, "imds", 400, "identity not found");
@@ -233,7 +244,7 @@ static void *worker(void *p)
 	struct worker_arg *a = p;
 	struct race *race = a->race;
 	struct azmi_token *tok = NULL;
-	struct azmi_error err = {0};
+	struct azmi_error err = AZMI_ERROR_INIT;
 	enum mem_result r;
 
 	pthread_barrier_wait(&race->start);
@@ -246,7 +257,7 @@ static void *worker(void *p)
 			util_sleep_ms(1);
 		util_sleep_ms(200);
 		if (race->fail) {
-			struct azmi_error fail = {0};
+			struct azmi_error fail = AZMI_ERROR_INIT;
 			err_set(&fail, AZMI_ERR_ENDPOINT, "imds", 500, "IMDS answered 500 (boom)");
 			cache_mem_complete(race->c, &key_a, NULL, &fail);
 			err = fail;
@@ -340,7 +351,7 @@ static void *churn(void *p)
 	for (int i = 0; i < 400; i++) {
 		struct cache_key k = {"imds", AZMI_ID_SYSTEM, NULL, res[i % 4]};
 		struct azmi_token *tok = NULL;
-		struct azmi_error err = {0};
+		struct azmi_error err = AZMI_ERROR_INIT;
 		int64_t now = (int64_t)time(NULL);
 		enum mem_result r = cache_mem_acquire(c, &k, now, util_mono_ms() + 10000, &tok, &err);
 
@@ -377,7 +388,7 @@ static void test_capacity(void **state)
 	struct cache_mem *c = *state;
 	int64_t now = (int64_t)time(NULL);
 	struct azmi_token *tok = make_token("t", now, 3600, 3300, 3300), *got;
-	struct azmi_error err = {0};
+	struct azmi_error err = AZMI_ERROR_INIT;
 	char res[32];
 
 	for (int i = 0; i < CACHE_MEM_MAX_ENTRIES; i++) {

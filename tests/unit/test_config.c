@@ -92,7 +92,7 @@ static void test_parse(void **state)
 		const struct parse_row *r = &parse_rows[i];
 		size_t len = r->len ? r->len : strlen(r->text);
 		struct config_file cf = {0};
-		struct azmi_error err = {0};
+		struct azmi_error err = AZMI_ERROR_INIT;
 		char got[512];
 		azmi_err rc = config_parse(&cf, "test.conf", r->text, len, &err);
 
@@ -122,7 +122,7 @@ static void test_parse_details(void **state)
 {
 	static const char text[] = "# c\n\na = 1\nb = x\n\na = 2\n";
 	struct config_file cf = {0};
-	struct azmi_error err = {0};
+	struct azmi_error err = AZMI_ERROR_INIT;
 	size_t n = CONFIG_MAX_VALUE + 8;
 	char *big = malloc(n + 16);
 
@@ -346,7 +346,7 @@ static int check_settings(const struct settings_row *rows, size_t n)
 		const struct settings_row *r = &rows[i];
 		struct config_file cf = {0};
 		struct settings s;
-		struct azmi_error err = {0};
+		struct azmi_error err = AZMI_ERROR_INIT;
 		char desc[300];
 		azmi_err rc;
 
@@ -434,7 +434,7 @@ static void test_settings_authority(void **state)
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		struct config_file cf = {0};
 		struct settings s;
-		struct azmi_error err = {0};
+		struct azmi_error err = AZMI_ERROR_INIT;
 
 		env_clear();
 		if (rows[i].env)
@@ -490,7 +490,7 @@ static void test_settings_arm_graph(void **state)
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		struct config_file cf = {0};
 		struct settings s;
-		struct azmi_error err = {0};
+		struct azmi_error err = AZMI_ERROR_INIT;
 		azmi_err rc;
 
 		env_clear();
@@ -527,7 +527,7 @@ static void test_settings_env_values(void **state)
 {
 	struct config_file cf = {0};
 	struct settings s;
-	struct azmi_error err = {0};
+	struct azmi_error err = AZMI_ERROR_INIT;
 
 	(void)state;
 	env_clear();
@@ -589,7 +589,7 @@ static void test_settings_proxy(void **state)
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		struct config_file cf = {0};
 		struct settings s;
-		struct azmi_error err = {0};
+		struct azmi_error err = AZMI_ERROR_INIT;
 		const char *got;
 
 		assert_int_equal(config_parse(&cf, "t", rows[i].conf, strlen(rows[i].conf), &err), AZMI_OK);
@@ -638,7 +638,7 @@ static int read_teardown(void **state)
 static void expect_read(const char *path, bool required, azmi_err want_rc, const char *want)
 {
 	struct config_file cf = {0};
-	struct azmi_error err = {0};
+	struct azmi_error err = AZMI_ERROR_INIT;
 	azmi_err rc = config_read(&cf, path, required, &err);
 
 	if (rc != want_rc || (want && strstr(err.message, want) == NULL))
@@ -655,7 +655,7 @@ static void test_read_ok(void **state)
 	struct read_fixture *f = *state;
 	char *p = unit_path(f->dir, "azmi.conf");
 	struct config_file cf = {0};
-	struct azmi_error err = {0};
+	struct azmi_error err = AZMI_ERROR_INIT;
 	static const char text[] = "# test\ncloud = AzureChinaCloud\r\ntimeout = 5\n";
 
 	assert_int_equal(unit_write_file(p, text, sizeof(text) - 1, 0600), 0);
@@ -684,7 +684,7 @@ static void test_read_missing(void **state)
 	struct read_fixture *f = *state;
 	char *p = unit_path(f->dir, "nonexistent.conf");
 	struct config_file cf = {0};
-	struct azmi_error err = {0};
+	struct azmi_error err = AZMI_ERROR_INIT;
 
 	assert_int_equal(config_read(&cf, p, false, &err), AZMI_OK);
 	assert_null(cf.path);

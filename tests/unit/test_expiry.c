@@ -1,4 +1,4 @@
-/* test_expiry.c - expiry and refresh times from token answers (DESIGN §1.3, §1.6). */
+/* test_expiry.c - expiry and refresh times from token answers (expiry.h). */
 #include "unit.h"
 
 #include <stdio.h>

@@ -375,7 +375,7 @@ static void test_jwks_cache(void **state)
 	char *dir = unit_tmpdir(), *file = unit_path(dir, "jwks-" TENANT ".json");
 	struct jwks_source src = {
 	    .authority = "https://127.0.0.1:9", .tenant = TENANT, .cache_dir = dir, .timeout_ms = 2000};
-	struct azmi_error err;
+	struct azmi_error err = AZMI_ERROR_INIT;
 	struct jwks *ks = NULL;
 	bool stale = true;
 	int64_t t;

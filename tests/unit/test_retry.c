@@ -1,4 +1,4 @@
-/* test_retry.c - the retry policy of managed-identity endpoints (DESIGN §1.4), on a synthetic clock. */
+/* test_retry.c - the retry policy of managed-identity endpoints (retry.h), on a synthetic clock. */
 #include "unit.h"
 
 #include "retry.h"

@@ -1,4 +1,4 @@
-/* test_timefmt.c - every absolute-time format of DESIGN §1.3, and what must be refused. */
+/* test_timefmt.c - every absolute-time format token answers use (timefmt.h), and what must be refused. */
 #include "unit.h"
 
 #include <stdio.h>
