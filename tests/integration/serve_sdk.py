@@ -1,6 +1,6 @@
 """The Azure SDKs, unmodified, get their tokens through `azmi serve`:
 Python azure-identity (Debian's python3-azure) and Node @azure/identity
-(4.13.1 in build/node), with ManagedIdentityCredential and
+(in build/node-sdk, the version suite 25 chose for this Node), with ManagedIdentityCredential and
 DefaultAzureCredential, told only IDENTITY_ENDPOINT and IDENTITY_HEADER."""
 
 import json
@@ -12,7 +12,8 @@ from harness import ROOT, STORAGE, VAULT
 from serve_common import ServeTestCase
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-NODE_PREFIX = os.environ.get("AZMI_NODE_PREFIX") or os.path.join(ROOT, "build", "node")
+NODE_PREFIX = os.environ.get("AZMI_NODE_PREFIX") or os.path.join(ROOT, "build", "node-sdk")
+NODE_SDK_VERSION = os.environ.get("AZMI_NODE_SDK_VERSION", "")
 
 
 class SdkClients(ServeTestCase):
@@ -62,6 +63,16 @@ class SdkClients(ServeTestCase):
                    self.one, VAULT)
         self.check(self.run_sdk("python", "managed", STORAGE + "/.default",
                                 "resource_id=" + self.one["resource_id"]), self.one, STORAGE)
+
+    def test_node_sdk_is_the_one_chosen(self):
+        """The Node tests run the @azure/identity the suite installed, not another copy on the path."""
+        p = subprocess.run(["node", "-e", "const m = require('module').createRequire(process.argv[1]);"
+                            "console.log(m('@azure/identity/package.json').version)",
+                            os.path.join(NODE_PREFIX, "index.js")],
+                           env=self.client_env(), capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr[-2000:])
+        self.assertTrue(NODE_SDK_VERSION, "AZMI_NODE_SDK_VERSION is not set (run through tests/suite-25-serve.sh)")
+        self.assertEqual(p.stdout.strip(), NODE_SDK_VERSION)
 
     def test_node_managed_identity_credential(self):
         self.check(self.run_sdk("node", "managed", STORAGE + "/.default"), self.system(), STORAGE)
