@@ -21,6 +21,9 @@ command -v node >/dev/null 2>&1 || fail "node is missing (sh tools/install-deps.
 # release for 18 is 4.10.1.  The test runs the one this machine's Node supports.
 node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null)
 if [ "${node_major:-0}" -ge 20 ]; then sdk=4.13.1; else sdk=4.10.1; fi
+# The SDK takes Web Crypto from the globals, which Node 18 has only behind this flag (an app on 18
+# needs it as well).
+[ "${node_major:-0}" -ge 19 ] || export NODE_OPTIONS="--experimental-global-webcrypto${NODE_OPTIONS:+ $NODE_OPTIONS}"
 have=$(node -p "require('$node_prefix/node_modules/@azure/identity/package.json').version" 2>/dev/null)
 if [ "$have" != "$sdk" ]; then
 	mkdir -p "$node_prefix"

@@ -28,6 +28,8 @@ class SdkClients(ServeTestCase):
     def client_env(self):
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": self.home, "LANG": "C.UTF-8",
                "AZMI_NODE_PREFIX": NODE_PREFIX, "NO_PROXY": "*"}
+        if os.environ.get("NODE_OPTIONS"):
+            env["NODE_OPTIONS"] = os.environ["NODE_OPTIONS"]
         env.update(self.srv.env_for_client())
         return env
 
