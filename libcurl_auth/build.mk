@@ -31,15 +31,16 @@ install-curl: $(CURLAUTH_SO)
 
 # Test programs: linked against the built plug-in (before libcurl, so its hooks interpose).
 CURL_TEST_PROGS := $(BUILD)/tests/curl/capi $(BUILD)/tests/curl/threads
-$(BUILD)/tests/curl/%: tests/curl/%.c $(CURLAUTH_SO) include/azmi_curl.h
+CURL_TESTLIB := tests/curl/testlib.c tests/curl/testlib.h
+$(BUILD)/tests/curl/%: tests/curl/%.c $(CURL_TESTLIB) $(CURLAUTH_SO) include/azmi_curl.h
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $< -L$(BUILD) -l:libazmi_curl.so.$(SOVERSION) -Wl,-rpath,'$$ORIGIN/../..' \
+	$(CC) $(CFLAGS) -o $@ $< tests/curl/testlib.c -L$(BUILD) -l:libazmi_curl.so.$(SOVERSION) -Wl,-rpath,'$$ORIGIN/../..' \
 		$(LDFLAGS) $(DEP_LIBS)
 # A plain libcurl program (multi interface), run with the plug-in preloaded like any application.
 CURL_PLAIN_PROGS := $(BUILD)/tests/curl/multi
-$(BUILD)/tests/curl/multi: tests/curl/multi.c
+$(BUILD)/tests/curl/multi: tests/curl/multi.c $(CURL_TESTLIB)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) $(shell $(PKG_CONFIG) --libs libcurl)
+	$(CC) $(CFLAGS) -o $@ $< tests/curl/testlib.c $(LDFLAGS) $(shell $(PKG_CONFIG) --libs libcurl)
 curl-test-programs: $(CURLAUTH_SO) $(CURL_TEST_PROGS) $(CURL_PLAIN_PROGS)
 test-programs: curl-test-programs
 

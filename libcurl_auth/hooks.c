@@ -143,20 +143,13 @@ static bool copy_string(char **dst, const char *src)
 	return true;
 }
 
-static void track_pointer(CURL *h, CURLoption opt, void *p)
+/* The pointer options recorded: the security-relevant ones and those the
+ * plug-in needs to stay transparent (method, body, write and header data). */
+static bool tracked_pointer(CURLoption opt)
 {
-	struct handle_state *st;
-
+	if (security_relevant(opt))
+		return true;
 	switch (opt) {
-	case CURLOPT_URL:
-	case CURLOPT_CURLU:
-	case CURLOPT_HTTPHEADER:
-	case CURLOPT_USERPWD:
-	case CURLOPT_USERNAME:
-	case CURLOPT_PASSWORD:
-	case CURLOPT_XOAUTH2_BEARER:
-	case CURLOPT_AWS_SIGV4:
-	case CURLOPT_REDIR_PROTOCOLS_STR:
 	case CURLOPT_CUSTOMREQUEST:
 	case CURLOPT_POSTFIELDS:
 	case CURLOPT_COPYPOSTFIELDS:
@@ -165,10 +158,18 @@ static void track_pointer(CURL *h, CURLoption opt, void *p)
 	case CURLOPT_WRITEDATA:
 	case CURLOPT_HEADERDATA:
 	case CURLOPT_STDERR:
-		break;
+		return true;
 	default:
-		return;
+		return false;
 	}
+}
+
+static void track_pointer(CURL *h, CURLoption opt, void *p)
+{
+	struct handle_state *st;
+
+	if (!tracked_pointer(opt))
+		return;
 	handles_lock();
 	st = handles_get(h);
 	if (st == NULL) {

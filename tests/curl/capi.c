@@ -11,44 +11,18 @@
 
 #include <curl/curl.h>
 
+#include "testlib.h"
+
 #include "azmi_curl.h"
 
-static int failures, passes;
 static const char *cafile;
-
-static void check(int cond, const char *name)
-{
-	printf("%s - %s\n", cond ? "ok" : "FAIL", name);
-	if (cond)
-		passes++;
-	else
-		failures++;
-}
-
-struct body {
-	char data[8192];
-	size_t len;
-};
-
-static size_t on_data(char *p, size_t size, size_t n, void *userdata)
-{
-	struct body *b = userdata;
-	size_t len = size * n;
-
-	if (len > sizeof(b->data) - 1 - b->len)
-		len = sizeof(b->data) - 1 - b->len;
-	memcpy(b->data + b->len, p, len);
-	b->len += len;
-	b->data[b->len] = '\0';
-	return size * n;
-}
 
 static CURL *new_handle(struct body *b)
 {
 	CURL *h = curl_easy_init();
 
 	curl_easy_setopt(h, CURLOPT_CAINFO, cafile);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, body_write);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, b);
 	return h;
 }
@@ -196,7 +170,7 @@ int main(int argc, char **argv)
 	/* Reset forgets everything. */
 	curl_easy_reset(h);
 	curl_easy_setopt(h, CURLOPT_CAINFO, cafile);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, body_write);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
 	curl_easy_setopt(h, CURLOPT_URL, other);
 	check(perform_count_auth(h, &b) == 0, "reset handle carries nothing");
@@ -295,6 +269,5 @@ int main(int argc, char **argv)
 		curl_slist_free_all(list);
 	}
 	curl_global_cleanup();
-	printf("capi: %d passed, %d failed\n", passes, failures);
-	return failures ? 1 : 0;
+	return check_summary("capi");
 }

@@ -15,35 +15,9 @@
 
 #include <curl/curl.h>
 
-static int failures, passes;
+#include "testlib.h"
+
 static const char *cafile;
-
-static void check(int cond, const char *name)
-{
-	printf("%s - %s\n", cond ? "ok" : "FAIL", name);
-	if (cond)
-		passes++;
-	else
-		failures++;
-}
-
-struct body {
-	char data[16384];
-	size_t len;
-};
-
-static size_t on_data(char *p, size_t size, size_t n, void *userdata)
-{
-	struct body *b = userdata;
-	size_t len = size * n;
-
-	if (len > sizeof(b->data) - 1 - b->len)
-		len = sizeof(b->data) - 1 - b->len;
-	memcpy(b->data + b->len, p, len);
-	b->len += len;
-	b->data[b->len] = '\0';
-	return size * n;
-}
 
 static CURL *new_handle(struct body *b, const char *url)
 {
@@ -52,7 +26,7 @@ static CURL *new_handle(struct body *b, const char *url)
 	b->len = 0;
 	b->data[0] = '\0';
 	curl_easy_setopt(h, CURLOPT_CAINFO, cafile);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, body_write);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, b);
 	if (url != NULL)
 		curl_easy_setopt(h, CURLOPT_URL, url);
@@ -351,6 +325,5 @@ int main(int argc, char **argv)
 	}
 
 	curl_global_cleanup();
-	printf("multi: %d passed, %d failed\n", passes, failures);
-	return failures ? 1 : 0;
+	return check_summary("multi");
 }

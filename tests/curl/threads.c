@@ -11,28 +11,12 @@
 
 #include <curl/curl.h>
 
+#include "testlib.h"
+
 #include "azmi_curl.h"
 
 static const char *cafile, *url;
 static long nreq;
-
-struct body {
-	char data[4096];
-	size_t len;
-};
-
-static size_t on_data(char *p, size_t size, size_t n, void *userdata)
-{
-	struct body *b = userdata;
-	size_t len = size * n;
-
-	if (len > sizeof(b->data) - 1 - b->len)
-		len = sizeof(b->data) - 1 - b->len;
-	memcpy(b->data + b->len, p, len);
-	b->len += len;
-	b->data[b->len] = '\0';
-	return size * n;
-}
 
 static void *worker(void *arg)
 {
@@ -47,7 +31,7 @@ static void *worker(void *arg)
 			curl_easy_cleanup(h);
 			h = curl_easy_init();
 			curl_easy_setopt(h, CURLOPT_CAINFO, cafile);
-			curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+			curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, body_write);
 			curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
 		}
 		curl_easy_setopt(h, CURLOPT_URL, url);
