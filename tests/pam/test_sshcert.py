@@ -217,6 +217,19 @@ def run_tests(rig, res):
     res.check(rc != 0 and "uid=" not in out, "sshcert: a certificate signed by a key outside the key set is refused",
               (rc, out))
 
+    # azmi check-login --cert explains both.
+    mark_graph = len([r for r in rig.standin.requests() if "/v1.0/users" in r["path"]])
+    rc, out = azmi("check-login", "bob@contoso.com", "--cert", bob.cert)
+    res.check(rc == 0 and "certificate     accepted" in out and "tenant %s" % tid in out and
+              "granted: user" in out and scenario.USERS["bob"] in out,
+              "sshcert: check-login --cert explains an accepted certificate, then RBAC for its object id", out)
+    res.check(len([r for r in rig.standin.requests() if "/v1.0/users" in r["path"]]) == mark_graph,
+              "sshcert: ... without Graph", out)
+    rc, out = azmi("check-login", "bob@contoso.com", "--cert", evil.cert, "--json")
+    doc = json.loads(out) if out.startswith("{") else {}
+    res.check(rc == 4 and doc.get("certificate", {}).get("check") == "tenant" and doc.get("decision") == "denied",
+              "sshcert: check-login --cert --json names the failed check (another tenant)", out)
+
     # A guest: e-mail principal, mapped to a local name through user_map (carol's role: subscription).
     gina = Client(d, "gina")
     who(rig, oid=scenario.USERS["carol"], upn="Gina@Fabrikam.example")
