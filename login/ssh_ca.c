@@ -152,19 +152,16 @@ static bool parse_key_line(const char *line, size_t len, struct ssh_ca_set *s, c
 	const char *b64 = line + strlen(KEY_TAG), *end = line + len, *sp;
 	size_t rawlen = 0;
 	unsigned char *raw;
-	EVP_PKEY *k;
-
 	if (s->n == SSH_CA_MAX_KEYS)
 		return say(why, whylen, "more than %d keys", SSH_CA_MAX_KEYS);
 	if ((sp = memchr(b64, ' ', (size_t)(end - b64))) == NULL)
 		sp = end;
 	if ((raw = sshcert_b64_decode(b64, (size_t)(sp - b64), 2048, &rawlen)) == NULL)
 		return say(why, whylen, "a key line is not base64");
-	if ((k = sshcert_rsa_key(raw, rawlen)) == NULL) {
+	if (!sshcert_rsa_key_ok(raw, rawlen)) {
 		free(raw);
 		return say(why, whylen, "a key is not an RSA key of 2048-8192 bits");
 	}
-	EVP_PKEY_free(k);
 	if (sp < end && (size_t)(end - sp) > strlen(" " KID_TAG) &&
 	    memcmp(sp, " " KID_TAG, strlen(" " KID_TAG)) == 0) {
 		size_t n = (size_t)(end - sp) - strlen(" " KID_TAG);

@@ -290,15 +290,34 @@ out:
 	return pkey;
 }
 
-struct evp_pkey_st *sshcert_rsa_key(const unsigned char *blob, size_t len)
+/* The (e, n) of an "ssh-rsa" key blob of 2048-8192 bits with an odd exponent; false when not one. */
+static bool rsa_fields(const unsigned char *blob, size_t len, const unsigned char **e, size_t *elen,
+                       const unsigned char **n, size_t *nlen)
 {
 	struct rd r = {blob, len, 0};
-	const unsigned char *s, *e, *n;
-	size_t slen, elen, nlen;
+	const unsigned char *s;
+	size_t slen;
 	unsigned ebits, nbits;
 
-	if (!rd_str(&r, &s, &slen) || !str_is(s, slen, "ssh-rsa") || !rd_mpint(&r, 64, &e, &elen, &ebits) ||
-	    !rd_mpint(&r, RSA_MAX_BITS, &n, &nlen, &nbits) || nbits < RSA_MIN_BITS || r.off != r.len)
+	return rd_str(&r, &s, &slen) && str_is(s, slen, "ssh-rsa") && rd_mpint(&r, 64, e, elen, &ebits) &&
+	       ebits >= 2 && ((*e)[*elen - 1] & 1) && rd_mpint(&r, RSA_MAX_BITS, n, nlen, &nbits) &&
+	       nbits >= RSA_MIN_BITS && r.off == r.len;
+}
+
+bool sshcert_rsa_key_ok(const unsigned char *blob, size_t len)
+{
+	const unsigned char *e, *n;
+	size_t elen, nlen;
+
+	return rsa_fields(blob, len, &e, &elen, &n, &nlen);
+}
+
+struct evp_pkey_st *sshcert_rsa_key(const unsigned char *blob, size_t len)
+{
+	const unsigned char *e, *n;
+	size_t elen, nlen;
+
+	if (!rsa_fields(blob, len, &e, &elen, &n, &nlen))
 		return NULL;
 	return rsa_key(e, elen, n, nlen);
 }

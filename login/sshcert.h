@@ -64,4 +64,7 @@ unsigned char *sshcert_b64_decode(const char *in, size_t inlen, size_t max, size
 /* The RSA public key (e, n) of an OpenSSH "ssh-rsa" key blob; NULL when not one of 2048-8192 bits. */
 struct evp_pkey_st *sshcert_rsa_key(const unsigned char *blob, size_t len);
 
+/* The same shape check without making a key (no OpenSSL): for reading the CA file at every login. */
+bool sshcert_rsa_key_ok(const unsigned char *blob, size_t len);
+
 #endif
