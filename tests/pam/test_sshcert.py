@@ -129,7 +129,7 @@ def run_tests(rig, res):
     tid = rig.standin.state()["tenant_id"]
     rig.add_local(SVC_USER, 1990)
     rig.add_local("sshlocal", 1900)
-    rig.user_map("gina  gina@fabrikam.example\n")
+    rig.user_map("gina  gina@fabrikam.example\ngina@fabrikam.example  gina@fabrikam.example\n")
     rig.conf(cache_ttl="0", timeout="10", user_map="/etc/azmi-users", tenant=tid, ssh_ca_keep="3600")
 
     rc, out = azmi("ssh-ca", "refresh")
@@ -237,6 +237,9 @@ def run_tests(rig, res):
     rc, out = ssh(gina, "gina")
     res.check(rc == 0 and "(gina)" in out, "sshcert: a guest's e-mail principal logs in as its user_map name",
               (rc, out, logs()))
+    rc, out = ssh(gina, "gina@fabrikam.example")
+    res.check(rc == 0 and "(gina@fabrikam.example)" in out,
+              "sshcert: ... and as the principal in lower case, as az ssh vm logs in, mapped to itself", (rc, out))
 
     # Local break-glass user: key login untouched.
     os.makedirs(os.path.join(d, "keys"), exist_ok=True)
