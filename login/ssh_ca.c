@@ -190,10 +190,13 @@ bool ssh_ca_parse(const char *text, size_t len, struct ssh_ca_set *s, char *why,
 			return say(why, whylen, "a line over %d bytes", MAX_LINE);
 		}
 		if (n > strlen(FETCHED_TAG) && memcmp(line, FETCHED_TAG, strlen(FETCHED_TAG)) == 0) {
-			size_t dl = strcspn(line + strlen(FETCHED_TAG), " \n");
+			const char *v = line + strlen(FETCHED_TAG);
+			size_t dl = 0, rest = n - strlen(FETCHED_TAG);
 			int64_t t;
-			if (dl > n - strlen(FETCHED_TAG) ||
-			    !util_parse_int64(line + strlen(FETCHED_TAG), dl, 1, INT64_MAX / 2, &t)) {
+			while (dl < rest &&
+			       v[dl] != ' ') /* within the line: the text need not end in a NUL */
+				dl++;
+			if (!util_parse_int64(v, dl, 1, INT64_MAX / 2, &t)) {
 				ssh_ca_set_free(s);
 				return say(why, whylen, "the fetched time is malformed");
 			}

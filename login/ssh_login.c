@@ -111,6 +111,8 @@ bool ssh_login_check(const struct login_conf *c, const char *user, long local_ui
 		              (long long)now);
 	if (cert->nprincipals != 1)
 		return refuse(r, "principal", "%zu principals; Entra issues exactly one", cert->nprincipals);
+	if (cert->principals[0][strcspn(cert->principals[0], " \t")] != '\0' || cert->principals[0][0] == '#')
+		return refuse(r, "principal", "the principal holds a blank or starts with '#'");
 	snprintf(r->principal, sizeof(r->principal), "%s", cert->principals[0]);
 	if (!maps_to(c, user, local_uid, r))
 		return false;

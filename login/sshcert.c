@@ -326,7 +326,8 @@ bool sshcert_verify(const struct sshcert *c, char *why, size_t whylen)
 {
 	struct rd r = {c->blob + c->sig_off, c->sig_len, 0};
 	const unsigned char *alg, *sig;
-	size_t alglen, siglen;
+	unsigned char padded[RSA_MAX_BITS / 8];
+	size_t alglen, siglen, modlen;
 	const char *md;
 	EVP_PKEY *ca = NULL;
 	EVP_MD_CTX *mctx = NULL;
@@ -342,13 +343,17 @@ bool sshcert_verify(const struct sshcert *c, char *why, size_t whylen)
 		return fail(why, whylen, "signature algorithm is not rsa-sha2-256 or rsa-sha2-512");
 	if ((ca = sshcert_rsa_key(c->blob + c->ca_off, c->ca_len)) == NULL)
 		return fail(why, whylen, "CA key is not an RSA key of 2048-8192 bits");
-	if ((size_t)EVP_PKEY_get_size(ca) != siglen) {
+	modlen = (size_t)EVP_PKEY_get_size(ca);
+	if (siglen == 0 || siglen > modlen || modlen > sizeof(padded)) {
 		fail(why, whylen, "signature length does not match the CA key");
 		goto out;
 	}
+	/* A signer may drop leading zero bytes (OpenSSH pads them back too). */
+	memset(padded, 0, modlen - siglen);
+	memcpy(padded + (modlen - siglen), sig, siglen);
 	if ((mctx = EVP_MD_CTX_new()) == NULL ||
 	    EVP_DigestVerifyInit_ex(mctx, NULL, md, NULL, NULL, ca, NULL) != 1 ||
-	    EVP_DigestVerify(mctx, sig, siglen, c->blob, c->signed_len) != 1) {
+	    EVP_DigestVerify(mctx, padded, modlen, c->blob, c->signed_len) != 1) {
 		fail(why, whylen, "CA signature does not verify");
 		goto out;
 	}

@@ -414,6 +414,21 @@ static void test_binding(void **state)
 			      "row %zu: printed exactly as issued", i);
 		free(b);
 	}
+	/* a principal sshd would split into options and a name: refused */
+	{
+		struct spec s;
+		struct wb *b;
+		char why[200];
+		default_spec(&s);
+		s.principal = "command=\"/bin/sh\" alice@contoso.com";
+		b = build(&s);
+		assert_true(sshcert_parse(b->d, b->n, c, why, sizeof(why)));
+		CHECK(fails,
+		      !ssh_login_check(&conf, "alice@contoso.com", -1, c, &cas, NOW, true, r) &&
+		          strcmp(r->check, "principal") == 0,
+		      "principal with a blank (%s)", r->reason);
+		free(b);
+	}
 	/* no tenant configured: nothing can be bound, refused */
 	{
 		struct spec s;
