@@ -286,3 +286,80 @@ def run_tests(rig, res):
     proc.terminate()
     proc.wait(5)
     scenario.apply(rig.standin)
+
+
+def ticket_path(user):
+    """Where `azmi ssh-principals` leaves a certificate for `user` (login/ssh_ticket.c: FNV-1a 64)."""
+    h = 0xcbf29ce484222325
+    for b in user.encode():
+        h = ((h ^ b) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return "%s/t-%016x" % (TICKETS, h)
+
+
+def write_ca_file(rig, fetched):
+    """The CA file written here from the stand-in's JWKS (not by azmi: the ASan run builds the module
+    only), in the documented format: a check of that format from a second writer."""
+    import base64 as b64
+    from standin_sshcert import public_key_line
+    lines = ["# written by test_sshcert", "# fetched %d" % fetched]
+    for k in rig.standin.state()["jwks"]["keys"]:
+        n = int.from_bytes(b64.urlsafe_b64decode(k["n"] + "=" * (-len(k["n"]) % 4)), "big")
+        e = int.from_bytes(b64.urlsafe_b64decode(k["e"] + "=" * (-len(k["e"]) % 4)), "big")
+        lines.append("%s entra-kid:%s" % (public_key_line(n, e), k["kid"]))
+    os.makedirs(STATEDIR, 0o755, exist_ok=True)
+    write(CA_FILE, "\n".join(lines) + "\n")
+
+
+def run_pam_tests(rig, res):
+    """The account phase's certificate path through pam_wrapper + pamtester (the ASan run takes this
+    part too): the certificate the principals command left is checked again and its object id decides;
+    one that fails a check is ignored, never trusted."""
+    from pamrun import Pam
+    d = os.path.join(rig.tmp, "sshcert-pam")
+    os.makedirs(d, exist_ok=True)
+    rig.clear_state()
+    scenario.apply(rig.standin)
+    tid = rig.standin.state()["tenant_id"]
+    rig.user_map("# none\n")
+    rig.conf(cache_ttl="0", timeout="10", user_map="/etc/azmi-users", tenant=tid, ssh_ca_keep="3600")
+    write_ca_file(rig, int(time.time()))
+    os.makedirs(TICKETS, 0o700, exist_ok=True)
+    pam = Pam(rig, "sshcert")
+    bob = Client(d, "bob")
+    who(rig, scenario.USERS["bob"], "Bob@Contoso.com")
+    bob.get_cert(tid, rig.ca)
+    cert_text = open(bob.cert).read()
+    graph = lambda: len([r for r in rig.standin.requests() if "/v1.0/users" in r["path"]])  # noqa: E731
+
+    write(ticket_path("bob@contoso.com"), cert_text, 0o600)
+    g0 = graph()
+    r = pam.acct("bob@contoso.com")
+    res.check(r.code == "PAM_SUCCESS" and r.has("from=principals-command result=ok") and
+              'principal="%s"' % scenario.USERS["bob"] in (r.decision() or "") and graph() == g0,
+              "sshcert-pam: the certificate left for the name decides by its object id, no Graph", r)
+
+    evil = Client(d, "evil")
+    who(rig, scenario.USERS["heidi"], "bob@contoso.com", tid=OTHER_TENANT)
+    evil.get_cert(tid, rig.ca)
+    write(ticket_path("bob@contoso.com"), open(evil.cert).read(), 0o600)
+    r = pam.acct("bob@contoso.com")
+    res.check(r.code == "PAM_SUCCESS" and not r.has("ssh-cert: user=") and
+              'principal="bob@contoso.com"' in (r.decision() or ""),
+              "sshcert-pam: a left certificate of another tenant is ignored (the name decides, by Graph)", r)
+
+    write(ticket_path("bob@contoso.com"), cert_text, 0o600)
+    write_ca_file(rig, int(time.time()) - 7200)
+    r = pam.acct("bob@contoso.com")
+    res.check(r.code == "PAM_SUCCESS" and not r.has("ssh-cert: user="),
+              "sshcert-pam: with a CA file older than ssh_ca_keep the left certificate is ignored", r)
+
+    write_ca_file(rig, int(time.time()))
+    rig.add_local("sshcertlocal", 1950)
+    write(ticket_path("sshcertlocal"), cert_text, 0o600)
+    r = pam.acct("sshcertlocal")
+    res.check(r.code == "PAM_IGNORE" and not r.decisions(),
+              "sshcert-pam: a certificate left for a local account's name changes nothing (PAM_IGNORE)", r)
+    write(ticket_path("bob@contoso.com"), "garbage\n", 0o600)
+    r = pam.acct("bob@contoso.com")
+    res.check(r.code == "PAM_SUCCESS" and not r.has("ssh-cert: user="), "sshcert-pam: a malformed ticket is ignored", r)
+    scenario.apply(rig.standin)
