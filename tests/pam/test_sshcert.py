@@ -31,7 +31,11 @@ TICKETS = "/run/azmi-ssh"
 
 
 def b64url(n):
+    """As the Azure CLI sends them: the SSH mpint's bytes (a leading zero when the top bit is set),
+    base64url with padding."""
     raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    if raw[0] & 0x80:
+        raw = b"\0" + raw
     return base64.urlsafe_b64encode(raw).decode()
 
 
