@@ -21,11 +21,11 @@
 #include "auth.h"
 #include "buf.h"
 #include "cert.h"
-#include "ssh_ticket.h"
 #include "decide.h"
 #include "frontend.h"
 #include "jwt_verify.h"
 #include "login_conf.h"
+#include "ssh_ticket.h"
 #include "statefile.h"
 #include "uidmap.h"
 #include "util.h"
@@ -179,13 +179,14 @@ static bool is_entra_user(const struct login_conf *c, const char *user, long loc
 	return principal_resolve(c, user, local_uid, &p) == 0 && p.via != PRINCIPAL_NONE && !p.refused;
 }
 
-/*
- * A login made with an Entra SSH certificate (sshd's SSH_AUTH_INFO_0): its
- * object id, checked again, becomes the principal (no Graph look-up).  False
- * with r filled when an Entra user's certificate is refused.
- */
 static void quoted(char *dst, size_t len, const char *src);
 
+/*
+ * A login made with an Entra SSH certificate (SSH_AUTH_INFO_0, else the one
+ * the principals command left, cert.h): its object id, checked again, becomes
+ * the principal (no Graph look-up).  False with r filled when an Entra user's
+ * certificate is refused.
+ */
 static bool by_certificate(pam_handle_t *pamh, const struct login_conf *c, const char *user,
                            struct login_opts *o, char cert_oid[40], struct login_result *r)
 {
