@@ -21,5 +21,11 @@ $(BENCH_OUT)/bench_serve: bench/bench_serve.c
 
 bench: all $(BENCH_BINS)
 	@BUILD=$(BUILD) sh bench/run.sh
+	@BUILD=$(BUILD) sh bench/ssh.sh
+
+# SSH login figures only (bench/bench_ssh.py).
+.PHONY: bench-ssh
+bench-ssh: all
+	@BUILD=$(BUILD) sh bench/ssh.sh
 
 endif

@@ -106,5 +106,7 @@ int cmd_check_login(int argc, char **argv);
 int cmd_acr_token(int argc, char **argv);
 int cmd_ssh_token(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_ssh_ca(int argc, char **argv);
+int cmd_ssh_principals(int argc, char **argv);
 
 #endif

@@ -15,15 +15,22 @@
 #include "decide.h"
 #include "frontend.h"
 #include "login_conf.h"
+#include "ssh_ca.h"
+#include "ssh_login.h"
+#include "util.h"
 
 #define EXIT_NOT_MANAGED 3
+#define CERT_FILE_MAX    (16 * 1024)
 
 static const char usage[] =
-    "Usage: azmi check-login USER [--json] [--config FILE] [--verbose]\n"
+    "Usage: azmi check-login USER [--cert FILE] [--json] [--config FILE] [--verbose]\n"
     "Show the decision pam_azmi would make for USER, and why, without logging in:\n"
     "the Entra principal behind USER, this machine's scope, the role that grants a\n"
     "login (or the reason for the denial) and Resource Manager's correlation id.\n"
     "Nothing is written (no decision cache, uid table or admin group change).\n"
+    "--cert FILE: decide for an `az ssh vm` certificate (FILE as -aadcert.pub): first\n"
+    "each check sshd's principals command makes (CA file, signature, tenant, object\n"
+    "id, principal, dates), then RBAC for the certificate's object id (no Graph).\n"
     "\n"
     "Exit status: 0 granted (user or admin), 2 configuration problem, 3 USER maps to\n"
     "no Entra principal (pam_azmi takes no part), 4 denied, 5 Azure unreachable or\n"
@@ -54,9 +61,25 @@ static void add_str(struct json_object *o, const char *key, const char *v)
 	json_object_object_add(o, key, v && v[0] ? json_object_new_string(v) : NULL);
 }
 
-static void print_json(const char *user, const struct login_result *r, int code)
+static void print_json(const char *user, const struct login_result *r, const struct ssh_login_check *cr,
+                       int code)
 {
 	struct json_object *o = json_object_new_object(), *steps = json_object_new_array();
+
+	if (cr != NULL) {
+		struct json_object *co = json_object_new_object(), *cs = json_object_new_array();
+		json_object_object_add(co, "accepted", json_object_new_boolean(cr->ok));
+		add_str(co, "check", cr->ok ? NULL : cr->check);
+		add_str(co, "reason", cr->ok ? NULL : cr->reason);
+		add_str(co, "principal", cr->principal);
+		add_str(co, "object_id", cr->oid);
+		add_str(co, "tenant_id", cr->tid);
+		add_str(co, "kid", cr->kid);
+		for (int i = 0; i < cr->nsteps; i++)
+			json_object_array_add(cs, json_object_new_string(cr->steps[i]));
+		json_object_object_add(co, "steps", cs);
+		json_object_object_add(o, "certificate", co);
+	}
 
 	add_str(o, "user", user);
 	add_str(o, "local_name", r->principal.user);
@@ -80,11 +103,22 @@ static void print_json(const char *user, const struct login_result *r, int code)
 	json_object_put(o);
 }
 
-static void print_text(const char *user, const struct login_result *r)
+static void print_text(const char *user, const struct login_result *r, const struct ssh_login_check *cr)
 {
 	const char *d = login_outcome_name(r->outcome);
 
 	printf("%-15s %s\n", "user", user);
+	if (cr != NULL) {
+		printf("%-15s %s%s\n", "certificate",
+		       cr->ok ? "accepted" : "refused: ", cr->ok ? "" : cr->check);
+		if (cr->principal[0])
+			printf("%-15s %s\n", "cert principal", cr->principal);
+		printf("certificate checks:\n");
+		for (int i = 0; i < cr->nsteps; i++)
+			printf("  %d. %s\n", i + 1, cr->steps[i]);
+		if (!cr->ok && cr->nsteps == 0)
+			printf("  1. %s: refused: %s\n", cr->check, cr->reason);
+	}
 	if (r->principal.via != PRINCIPAL_NONE)
 		printf("%-15s %s (%s)\n", "principal", r->principal.id, r->principal.why);
 	if (r->oid[0])
@@ -108,20 +142,22 @@ static void print_text(const char *user, const struct login_result *r)
 }
 
 /* Options; 0, or an exit code (-1 for --help). */
-static int parse(int argc, char **argv, const char **user, const char **config, bool *json, int *verbose)
+static int parse(int argc, char **argv, const char **user, const char **config, const char **cert, bool *json,
+                 int *verbose)
 {
 	static const struct option longopts[] = {
-	    {"json", no_argument, NULL, 'j'},
-	    {"config", required_argument, NULL, 'c'},
-	    {"verbose", no_argument, NULL, 'v'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	    {"json", no_argument, NULL, 'j'},         {"cert", required_argument, NULL, 'C'},
+	    {"config", required_argument, NULL, 'c'}, {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
 	};
 	int c;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "jc:vh", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'C':
+			*cert = optarg;
+			break;
 		case 'j':
 			*json = true;
 			break;
@@ -144,17 +180,54 @@ static int parse(int argc, char **argv, const char **user, const char **config, 
 	return 0;
 }
 
+/* The file's certificate checked as sshd's principals command checks it; NULL when out of memory. */
+static struct ssh_login_check *check_cert(const struct login_conf *c, const char *user, long uid,
+                                          const char *path)
+{
+	struct ssh_login_check *r = calloc(1, sizeof(*r));
+	struct sshcert *cert = malloc(sizeof(*cert));
+	struct ssh_ca_set cas;
+	char why[400], *text = NULL;
+	FILE *f = NULL;
+	size_t n = 0;
+
+	if (r == NULL || cert == NULL || (text = malloc(CERT_FILE_MAX + 1)) == NULL) {
+		free(r);
+		free(cert);
+		return NULL;
+	}
+	snprintf(r->check, sizeof(r->check), "format");
+	if ((f = fopen(path, "re")) == NULL || (n = fread(text, 1, CERT_FILE_MAX + 1, f)) == 0 ||
+	    n > CERT_FILE_MAX) {
+		snprintf(r->reason, sizeof(r->reason), "cannot read %.200s (or over 16 KiB)", path);
+	} else if (!sshcert_parse_text(text, n, cert, why, sizeof(why))) {
+		snprintf(r->reason, sizeof(r->reason), "%.300s", why);
+	} else if (!ssh_ca_load(c->ssh_ca_file, &cas, why, sizeof(why))) {
+		snprintf(r->check, sizeof(r->check), "ca");
+		snprintf(r->reason, sizeof(r->reason), "CA file: %.300s", why);
+	} else {
+		(void)ssh_login_check(c, user, uid, cert, &cas, util_now(), true, r);
+		ssh_ca_set_free(&cas);
+	}
+	if (f != NULL)
+		fclose(f);
+	free(text);
+	free(cert);
+	return r;
+}
+
 int cmd_check_login(int argc, char **argv)
 {
 	struct login_conf conf;
 	struct login_result *r;
 	struct azmi_ctx *ctx;
-	const char *user = NULL, *config = NULL;
+	const char *user = NULL, *config = NULL, *cert_file = NULL;
+	struct ssh_login_check *cr = NULL;
 	bool json = false;
 	int verbose = 0, code = 0;
 	char why[512], note[512];
 
-	if ((code = parse(argc, argv, &user, &config, &json, &verbose)) != 0)
+	if ((code = parse(argc, argv, &user, &config, &cert_file, &json, &verbose)) != 0)
 		return code < 0 ? EXIT_OK : code;
 	login_conf_init(&conf);
 	if ((ctx = cli_ctx_open(config, verbose, &code)) == NULL)
@@ -170,13 +243,29 @@ int cmd_check_login(int argc, char **argv)
 		return EXIT_INTERNAL;
 	}
 	struct login_opts o = {.use_cache = false, .update_cache = false, .local_uid = login_local_uid(user)};
-	login_decide(ctx, &conf, user, &o, r);
-	login_bind_uid(&conf, r, false, note, sizeof(note));
+	if (cert_file != NULL) {
+		if ((cr = check_cert(&conf, user, o.local_uid, cert_file)) == NULL) {
+			free(r);
+			azmi_ctx_free(ctx);
+			return EXIT_INTERNAL;
+		}
+		if (!cr->ok) {
+			r->outcome = LOGIN_DENIED;
+			snprintf(r->reason, sizeof(r->reason), "SSH certificate refused (%s): %.400s",
+			         cr->check, cr->reason);
+		} else
+			o.token_oid = cr->oid;
+	}
+	if (cr == NULL || cr->ok) {
+		login_decide(ctx, &conf, user, &o, r);
+		login_bind_uid(&conf, r, false, note, sizeof(note));
+	}
 	code = exit_code(r->outcome);
 	if (json)
-		print_json(user, r, code);
+		print_json(user, r, cr, code);
 	else
-		print_text(user, r);
+		print_text(user, r, cr);
+	free(cr);
 	free(r);
 	azmi_ctx_free(ctx);
 	return code;

@@ -21,6 +21,10 @@ static const char usage[] =
     "  curl ARGS...     run curl with tokens attached for Azure Storage, ARM, Key Vault and ACR\n"
     "  exec -- CMD...   run any libcurl program the same way (LD_PRELOAD of libazmi_curl)\n"
     "  check-login USER show whether pam_azmi would let USER log in here, and why\n"
+    "  ssh-ca refresh|show\n"
+    "                   sshd's trusted CA file for `az ssh vm` certificates (Entra's keys)\n"
+    "  ssh-principals USER CERT\n"
+    "                   sshd's AuthorizedPrincipalsCommand for those certificates\n"
     "  help             this text; 'azmi COMMAND --help' for a command's options\n"
     "\n"
     "Exit status: 0 success, 1 internal error, 2 usage or configuration error,\n"
@@ -38,7 +42,8 @@ int main(int argc, char **argv)
 	} cmds[] = {{"token", cmd_token},         {"whoami", cmd_whoami},
 	            {"doctor", cmd_doctor},       {"acr-token", cmd_acr_token},
 	            {"ssh-token", cmd_ssh_token}, {"check-login", cmd_check_login},
-	            {"account", cmd_account},     {"serve", cmd_serve}};
+	            {"account", cmd_account},     {"serve", cmd_serve},
+	            {"ssh-ca", cmd_ssh_ca},       {"ssh-principals", cmd_ssh_principals}};
 
 	if (argc < 2)
 		return cli_usage_error("no command given");

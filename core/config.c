@@ -51,6 +51,8 @@ static const char *const known_keys[] = {
     "admin_roles",
     "required_groups",
     "authority",
+    "ssh_ca_file",
+    "ssh_ca_keep",
 };
 
 bool config_key_is_known(const char *key)

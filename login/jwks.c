@@ -172,6 +172,15 @@ size_t jwks_count(const struct jwks *ks)
 	return ks ? ks->n : 0;
 }
 
+const struct evp_pkey_st *jwks_key_at(const struct jwks *ks, size_t i, const char **kid)
+{
+	if (ks == NULL || i >= ks->n)
+		return NULL;
+	if (kid != NULL)
+		*kid = ks->keys[i].kid;
+	return ks->keys[i].pkey;
+}
+
 void jwks_free(struct jwks *ks)
 {
 	if (ks == NULL)

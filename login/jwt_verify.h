@@ -33,6 +33,9 @@ struct jwks *jwks_parse(const char *text, size_t len, char *why, size_t whylen);
 void jwks_free(struct jwks *ks);
 size_t jwks_count(const struct jwks *ks);
 
+/* The i-th key of the set (EVP_PKEY, owned by the set) and its kid; NULL past the end. */
+const struct evp_pkey_st *jwks_key_at(const struct jwks *ks, size_t i, const char **kid);
+
 /* What the token must satisfy. */
 struct jwt_policy {
 	const char *tenant;    /* tenant id (GUID): `tid` and both issuers */

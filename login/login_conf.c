@@ -11,9 +11,9 @@
 #include "util.h"
 
 static const char *const file_keys[] = {
-    "allowed_domains", "user_map",       "upn_suffix",  "admin_group",     "cache_ttl",
-    "offline_grace",   "uid_range",      "tenant",      "authority",       "audiences",
-    "require",         "required_roles", "admin_roles", "required_groups",
+    "allowed_domains", "user_map",        "upn_suffix",  "admin_group", "cache_ttl", "offline_grace",
+    "uid_range",       "tenant",          "authority",   "audiences",   "require",   "required_roles",
+    "admin_roles",     "required_groups", "ssh_ca_file", "ssh_ca_keep",
 };
 
 void login_conf_init(struct login_conf *c)
@@ -24,6 +24,8 @@ void login_conf_init(struct login_conf *c)
 	c->offline_grace = 0;
 	c->uid_min = LOGIN_DEFAULT_UID_MIN;
 	c->uid_max = LOGIN_DEFAULT_UID_MAX;
+	snprintf(c->ssh_ca_file, sizeof(c->ssh_ca_file), "%s", LOGIN_DEFAULT_SSH_CA_FILE);
+	c->ssh_ca_keep = LOGIN_DEFAULT_SSH_CA_KEEP;
 }
 
 static bool is_domain_char(char ch)
@@ -257,6 +259,15 @@ enum lconf_result login_conf_set(struct login_conf *c, const char *key, const ch
 		return set_seconds(&c->offline_grace, key, value, 30L * 86400, why, whylen);
 	if (strcmp(key, "uid_range") == 0)
 		return set_uid_range(c, value, why, whylen);
+	if (strcmp(key, "ssh_ca_file") == 0)
+		return set_path(c->ssh_ca_file, sizeof(c->ssh_ca_file), key, value, why, whylen);
+	if (strcmp(key, "ssh_ca_keep") == 0) {
+		if (set_seconds(&c->ssh_ca_keep, key, value, 30L * 86400, why, whylen) != LCONF_OK)
+			return LCONF_BAD_VALUE;
+		if (c->ssh_ca_keep < 60)
+			return bad(why, whylen, "ssh_ca_keep: at least 60 seconds");
+		return LCONF_OK;
+	}
 	if (strcmp(key, "tenant") == 0 || strcmp(key, "authority") == 0 || strcmp(key, "audiences") == 0 ||
 	    strcmp(key, "require") == 0 || strcmp(key, "required_roles") == 0 ||
 	    strcmp(key, "admin_roles") == 0 || strcmp(key, "required_groups") == 0)

@@ -26,6 +26,8 @@
 #define LOGIN_DEFAULT_CACHE_TTL   300
 #define LOGIN_DEFAULT_UID_MIN     70000u
 #define LOGIN_DEFAULT_UID_MAX     99999u
+#define LOGIN_DEFAULT_SSH_CA_FILE AZMI_STATEDIR "/ssh-ca.pub"
+#define LOGIN_DEFAULT_SSH_CA_KEEP (3L * 86400) /* seconds the last good key set outlives failed refreshes */
 
 /* The auth phase (Entra access tokens). */
 #define LOGIN_MAX_AUDIENCES 8
@@ -67,6 +69,9 @@ struct login_conf {
 	char required_groups[LOGIN_MAX_GROUPS]
 	                    [LOGIN_GUID_SIZE]; /* every one must be in `groups` (lower case) */
 	size_t nrequired_groups;
+	/* SSH certificates (`az ssh vm`, ssh_ca.h) */
+	char ssh_ca_file[LOGIN_PATH_MAX]; /* sshd's TrustedUserCAKeys file */
+	long ssh_ca_keep;                 /* seconds a key set is trusted after it was fetched */
 };
 
 enum lconf_result { LCONF_OK = 0, LCONF_BAD_VALUE, LCONF_UNKNOWN_KEY };
@@ -78,7 +83,7 @@ void login_conf_init(struct login_conf *c);
  * The one setter.  `key` is a file key (allowed_domains, user_map, upn_suffix,
  * admin_group, cache_ttl, offline_grace, uid_range; for tokens tenant,
  * authority, audiences, require, required_roles, admin_roles,
- * required_groups) or a module-only key
+ * required_groups; for SSH certificates ssh_ca_file, ssh_ca_keep) or a module-only key
  * (config, debug).  On LCONF_BAD_VALUE `why` says what is wrong.
  */
 enum lconf_result login_conf_set(struct login_conf *c, const char *key, const char *value, char *why,

@@ -11,11 +11,12 @@ SBINDIR ?= $(PREFIX)/sbin
 deb-check:
 	@AZMI_DEB_CHECK=1 AZMI_SUITES=70-deb sh tests/run-all.sh
 
-# azmi-nss (nsswitch.conf opt-in, nss_azmi(8)) goes wherever the NSS module is built.
+# azmi-nss (nsswitch.conf opt-in, nss_azmi(8)) and azmi-ssh (the sshd drop-in for `az ssh vm`
+# certificates, azmi-ssh(8)) go wherever the login modules are built.
 ifneq (,$(wildcard pam_azmi/build.mk))
 INSTALL_EXTRA += install-nss-tool
 endif
 install-nss-tool:
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8
-	install -m 0755 packaging/azmi-nss $(DESTDIR)$(SBINDIR)/
-	install -m 0644 man/azmi-nss.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0755 packaging/azmi-nss packaging/azmi-ssh $(DESTDIR)$(SBINDIR)/
+	install -m 0644 man/azmi-nss.8 man/azmi-ssh.8 $(DESTDIR)$(MANDIR)/man8/

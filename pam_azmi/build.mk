@@ -16,7 +16,7 @@ NSSAZMI_SO  := $(BUILD)/libnss_azmi.so.2
 # The two entry files and the token prompt; everything they decide with is in the login library
 # (login/), which `azmi check-login` links too.  The NSS module pulls only the local files from it
 # (the map, the uid table, the admin members): no network, no JSON.
-PAMAZMI_PAM_OBJ    := $(BUILD)/pam_azmi/auth.o $(BUILD)/pam_azmi/pam_module.o
+PAMAZMI_PAM_OBJ    := $(BUILD)/pam_azmi/auth.o $(BUILD)/pam_azmi/cert.o $(BUILD)/pam_azmi/pam_module.o
 PAMAZMI_NSS_OBJ    := $(BUILD)/pam_azmi/nss_module.o
 PAMAZMI_ALL_OBJ    := $(PAMAZMI_PAM_OBJ) $(PAMAZMI_NSS_OBJ)
 PAMAZMI_CLI        := $(BUILD)/cli/cmd_check_login.o

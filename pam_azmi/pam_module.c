@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -19,10 +20,12 @@
 #include "admins.h"
 #include "auth.h"
 #include "buf.h"
+#include "cert.h"
 #include "decide.h"
 #include "frontend.h"
 #include "jwt_verify.h"
 #include "login_conf.h"
+#include "ssh_ticket.h"
 #include "statefile.h"
 #include "uidmap.h"
 #include "util.h"
@@ -168,6 +171,76 @@ static bool decide_by_token(const struct login_conf *c, const char *user, const 
 	return true;
 }
 
+/* Is `user` one of azmi's (an Entra principal, not refused)? */
+static bool is_entra_user(const struct login_conf *c, const char *user, long local_uid)
+{
+	struct principal p;
+
+	return principal_resolve(c, user, local_uid, &p) == 0 && p.via != PRINCIPAL_NONE && !p.refused;
+}
+
+static void quoted(char *dst, size_t len, const char *src);
+
+/*
+ * A login made with an Entra SSH certificate (SSH_AUTH_INFO_0, else the one
+ * the principals command left, cert.h): its object id, checked again, becomes
+ * the principal (no Graph look-up).  False with r filled when an Entra user's
+ * certificate is refused.
+ */
+static bool by_certificate(pam_handle_t *pamh, const struct login_conf *c, const char *user,
+                           struct login_opts *o, char cert_oid[40], struct login_result *r)
+{
+	struct ssh_login_check *cr = calloc(1, sizeof(*cr));
+	enum cert_outcome co;
+	const char *info;
+	char u[LOGIN_NAME_MAX], p[LOGIN_NAME_MAX], reason[512];
+	bool ok = true;
+
+	if (cr == NULL) {
+		r->outcome = LOGIN_INTERNAL;
+		r->err = AZMI_ERR_NOMEM;
+		snprintf(r->reason, sizeof(r->reason), "out of memory");
+		return false;
+	}
+	info = pam_getenv(pamh, "SSH_AUTH_INFO_0");
+	if (c->debug)
+		pam_syslog(pamh, LOG_DEBUG, "ssh-cert: SSH_AUTH_INFO_0 %s (%zu bytes): %.60s",
+		           info ? "set" : "unset", info ? strlen(info) : 0, info ? info : "");
+	co = cert_check(c, user, o->local_uid, info, AZMI_SSH_RUNDIR, util_now(), cr);
+	if (co == CERT_NONE ||
+	    ((co == CERT_REFUSED || co == CERT_ERROR) && !is_entra_user(c, user, o->local_uid)))
+		goto out;
+	if (co == CERT_TICKET && o->token_oid != NULL)
+		goto out; /* a token of this transaction says who: a left certificate does not */
+	if (co == CERT_OK && o->token_oid != NULL && strcasecmp(o->token_oid, cr->oid) != 0) {
+		co = CERT_REFUSED;
+		snprintf(cr->check, sizeof(cr->check), "oid");
+		snprintf(cr->reason, sizeof(cr->reason),
+		         "the certificate and the token name different users");
+	}
+	quoted(u, sizeof(u), user);
+	quoted(p, sizeof(p), cr->principal[0] ? cr->principal : "-");
+	quoted(reason, sizeof(reason), cr->reason);
+	if (co == CERT_OK || co == CERT_TICKET) {
+		pam_syslog(pamh, LOG_INFO,
+		           "ssh-cert: user=\"%s\" principal=\"%s\" oid=%s kid=%s from=%s result=ok", u, p,
+		           cr->oid, cr->kid[0] ? cr->kid : "-",
+		           co == CERT_OK ? "auth-info" : "principals-command");
+		snprintf(cert_oid, 40, "%s", cr->oid);
+		o->token_oid = cert_oid;
+		goto out;
+	}
+	pam_syslog(pamh, LOG_NOTICE,
+	           "ssh-cert: user=\"%s\" principal=\"%s\" oid=%s result=refused check=%s reason=\"%s\"", u,
+	           p, cr->oid[0] ? cr->oid : "-", co == CERT_ERROR ? "format" : cr->check, reason);
+	r->outcome = LOGIN_DENIED;
+	snprintf(r->reason, sizeof(r->reason), "SSH certificate refused: %.400s", reason);
+	ok = false;
+out:
+	free(cr);
+	return ok;
+}
+
 /*
  * Make the state match the decision: a granted NSS user's name is bound to
  * its UID and object id; admin decisions join the admin group, user and
@@ -257,6 +330,7 @@ PAM_AZMI_EXPORT int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, co
 	struct azmi_ctx *ctx = NULL;
 	struct pam_log pl = {pamh, false};
 	const char *user = NULL;
+	char cert_oid[40] = "";
 	int code;
 
 	(void)flags;
@@ -273,7 +347,9 @@ PAM_AZMI_EXPORT int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, co
 		                       .token_oid = token_oid(pamh),
 		                       .local_uid = login_local_uid(user)};
 		enum rbac_level tl = token_level(pamh);
-		if (!decide_by_token(&conf, user, o.token_oid, tl, r)) {
+		/* a refused certificate has decided already (r says why) */
+		if (by_certificate(pamh, &conf, user, &o, cert_oid, r) &&
+		    !decide_by_token(&conf, user, o.token_oid, tl, r)) {
 			login_decide(ctx, &conf, user, &o, r);
 			if (conf.require == LOGIN_REQUIRE_BOTH && o.token_oid != NULL && tl == RBAC_USER &&
 			    r->outcome == LOGIN_GRANTED)

@@ -55,7 +55,7 @@ if [ "${AZMI_PAM_ASAN:-0}" = 1 ]; then
 		LDFLAGS="$san -shared-libsan -Wl,-z,relro -Wl,-z,now" "$BUILD/asan-pam/pam_azmi.so" \
 		"$BUILD/asan-pam/libnss_azmi.so.2" >/dev/null 2>&1 &&
 		[ -f "$asan_rt" ]; then
-		BUILD="$BUILD/asan-pam" AZMI_PAM_ASAN_RT="$asan_rt" AZMI_PAM_PARTS="pam cache auth" \
+		BUILD="$BUILD/asan-pam" AZMI_PAM_ASAN_RT="$asan_rt" AZMI_PAM_PARTS="pam cache auth sshcert-pam" \
 			unshare -mn --propagation private "$PY" tests/pam/run_tests.py | sed 's/^30-pam:/30-pam-asan:/' |
 			tee "${TMPDIR:-/tmp}/azmi-30-asan.$$"
 		aline=$(grep -E "^30-pam-asan: [0-9]+ passed" "${TMPDIR:-/tmp}/azmi-30-asan.$$" | tail -n 1)

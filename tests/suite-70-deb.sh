@@ -99,6 +99,7 @@ had_sudoers_d=$(had /etc/sudoers.d)
 had_sudoers_azmi=$(had /etc/sudoers.d/azmi)
 had_state=$(had /var/lib/azmi)
 had_run=$(had /run/azmi)
+had_ssh_user=$(getent passwd azmi-ssh >/dev/null && echo 1)
 installed=
 
 restore() {
@@ -121,6 +122,8 @@ restore() {
 	fi
 	[ -n "$had_sudoers_azmi" ] || rm -f /etc/sudoers.d/azmi
 	[ -n "$had_sudoers_d" ] || rmdir /etc/sudoers.d 2>/dev/null
+	grep -qs '^# azmi: written by azmi-ssh enable' /etc/ssh/sshd_config.d/50-azmi-ssh.conf &&
+		rm -f /etc/ssh/sshd_config.d/50-azmi-ssh.conf
 	[ -n "$had_state" ] || rm -rf /var/lib/azmi
 	[ -n "$had_run" ] || rm -rf /run/azmi
 	if [ "$fail" -gt 0 ]; then
@@ -259,6 +262,44 @@ for f in "$pam_so" "$nss_so" /usr/share/pam-configs/azmi /usr/lib/tmpfiles.d/lib
 	expect_mode "$f" 644
 done
 expect_mode /usr/sbin/azmi-nss 755
+expect_mode /usr/sbin/azmi-ssh 755
+for f in /usr/share/man/man8/azmi-ssh.8.gz /lib/systemd/system/azmi-ssh-ca.service \
+	/lib/systemd/system/azmi-ssh-ca.timer; do
+	expect_mode "$f" 644
+done
+check "the system user azmi-ssh exists (sshd's AuthorizedPrincipalsCommandUser)" getent passwd azmi-ssh
+check "certificates are off by default: no sshd drop-in, azmi-ssh status says off" sh -c \
+	"[ ! -e /etc/ssh/sshd_config.d/50-azmi-ssh.conf ] && ! azmi-ssh status"
+if command -v systemd-tmpfiles >/dev/null 2>&1; then
+	check "/run/azmi-ssh is 0700 azmi-ssh" sh -c "[ \"\$(stat -c '%a %U' /run/azmi-ssh)\" = '700 azmi-ssh' ]"
+fi
+# azmi-ssh on files of its own (the machine's sshd is never reloaded here; the key set's authority is a
+# closed loopback port, so nothing leaves the machine and the CA file ends up emptied).
+ssh_t=$tmp/ssh
+mkdir -p "$ssh_t/d" && chmod 0755 "$ssh_t"
+ssh-keygen -q -t ed25519 -N '' -f "$ssh_t/hk" >>"$log" 2>&1
+printf 'Include %s/d/*.conf\nHostKey %s/hk\n' "$ssh_t" "$ssh_t" >"$ssh_t/sshd_config"
+# sshd -t on a configuration file; /run/sshd (which sshd -t wants) made for it only when missing.
+sshd_t() {
+	made=
+	[ -d /run/sshd ] || { mkdir -p /run/sshd && made=1; }
+	sshd -t -f "$1" && rc=0 || rc=$?
+	[ -z "$made" ] || rmdir /run/sshd
+	return "$rc"
+}
+printf 'tenant = 72f988bf-86f1-41af-91ab-2d7cd011db47\nauthority = https://127.0.0.1:9\nssh_ca_file = %s/ca.pub\n' \
+	"$ssh_t" >"$ssh_t/azmi.conf"
+ssh_env="AZMI_SSHD_CONFIG=$ssh_t/sshd_config AZMI_SSHD_DROPIN=$ssh_t/d/50-azmi-ssh.conf AZMI_CONFIG=$ssh_t/azmi.conf"
+check "azmi-ssh enable writes the drop-in (installed azmi, azmi-ssh user) and an emptied CA file" sh -c \
+	"env $ssh_env azmi-ssh enable && grep -qx 'AuthorizedPrincipalsCommand /usr/bin/azmi ssh-principals %u %k' \
+	 $ssh_t/d/50-azmi-ssh.conf && grep -qx 'AuthorizedPrincipalsCommandUser azmi-ssh' $ssh_t/d/50-azmi-ssh.conf &&
+	 [ -f $ssh_t/ca.pub ] && ! grep -q '^ssh-rsa' $ssh_t/ca.pub && env $ssh_env azmi-ssh status"
+check "sshd -t accepts a configuration with the drop-in" sshd_t "$ssh_t/sshd_config"
+check "azmi-ssh disable removes it" sh -c "env $ssh_env azmi-ssh disable && [ ! -e $ssh_t/d/50-azmi-ssh.conf ]"
+printf 'AuthorizedKeysCommand /usr/bin/aad_certhandler -u %%u -t %%t -p %%k\n' >"$ssh_t/d/10-aad.conf"
+check "azmi-ssh enable refuses next to aad_certhandler, saying so" sh -c \
+	"! env $ssh_env azmi-ssh enable 2>$ssh_t/err && grep -q aad_certhandler $ssh_t/err &&
+	 [ ! -e $ssh_t/d/50-azmi-ssh.conf ]"
 expect_mode /usr/share/azmi/sudoers.azmi 644
 check "installing gives no sudo rule (no /etc/sudoers.d/azmi)" test ! -e /etc/sudoers.d/azmi
 check "the PAM profile is off by default (Default: no)" grep -qx 'Default: no' /usr/share/pam-configs/azmi
@@ -358,12 +399,17 @@ check "azmi-nss disable takes the sudo rule out" test ! -e /etc/sudoers.d/azmi
 check "disabling put /etc/pam.d and /etc/nsswitch.conf back byte for byte" same_etc
 # Enabled again, then removed: the package must take itself out.
 check "enable both again, sudo too" sh -c "pam-auth-update --enable azmi && azmi-nss enable --sudo >/dev/null"
+# As if azmi-ssh enable had run (on a machine without systemd nothing is reloaded): removal takes it out.
+[ -d /etc/ssh/sshd_config.d ] && check "an azmi-ssh drop-in in /etc/ssh/sshd_config.d" sh -c \
+	"printf '# azmi: written by azmi-ssh enable; azmi-ssh disable removes it\nExposeAuthInfo yes\n' \
+	 >/etc/ssh/sshd_config.d/50-azmi-ssh.conf"
 
 # --- remove, purge -------------------------------------------------------------------------------
 # shellcheck disable=SC2086
 check "dpkg -r" dpkg -r $pkgs
 check "after dpkg -r: /etc/pam.d and /etc/nsswitch.conf byte for byte as before" same_etc
 check "after dpkg -r: no sudo rule left" test ! -e /etc/sudoers.d/azmi
+check "after dpkg -r: no azmi-ssh drop-in left" test ! -e /etc/ssh/sshd_config.d/50-azmi-ssh.conf
 # shellcheck disable=SC2086
 check "dpkg --purge" dpkg --purge $pkgs
 installed=
@@ -376,6 +422,8 @@ check "after purge: none of the packages' files left" sh -c "for f in \$(cat '$t
 [ -n "$had_state" ] || check "after purge: no /var/lib/azmi" test ! -e /var/lib/azmi
 [ -n "$had_run" ] || check "after purge: no /run/azmi" test ! -e /run/azmi
 [ -n "$had_sudoers_d" ] || check "after purge: no /etc/sudoers.d" test ! -e /etc/sudoers.d
+[ -n "$had_ssh_user" ] || check "after purge: no azmi-ssh user, no /run/azmi-ssh" sh -c \
+	"! getent passwd azmi-ssh && [ ! -e /run/azmi-ssh ]"
 
 echo "$name: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

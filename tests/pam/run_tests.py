@@ -8,6 +8,8 @@ tests/suite-30-pam.sh (see rig.py for the world it builds).  Parts:
   cache    decision cache, offline grace, fail closed
   cli      azmi check-login
   sshd     a real sshd and ssh client end to end
+  sshcert  issue 13: `az ssh vm` certificates from MSAL through a real sshd (ssh-ca, ssh-principals, RBAC)
+  sshcert-pam  the account phase's certificate path through pamtester (the ASan run takes it too)
   identity issue 11: UID, group-name, case and reused-name attacks refused (sshd, sudo, NSS, PAM)
   harden   issue 11 findings 5-8: umask, proxies, az, cache directory, tokens, time budget, IMDS cache
   app      the seed's Flask app through azmi serve, with PostgreSQL's pam method (only when named:
@@ -25,11 +27,14 @@ import test_exports  # noqa: E402
 import test_nss  # noqa: E402
 
 PARTS = [("exports", test_exports.run_tests, False), ("nss", test_nss.run_tests, False)]
+import test_sshcert  # noqa: E402
 ONLY_WHEN_NAMED = ("app",)
 for name, mod in (("pam", "test_pam"), ("auth", "test_auth"), ("cache", "test_cache"), ("cli", "test_cli"),
-                  ("sshd", "test_sshd"), ("identity", "test_identity"), ("harden", "test_harden"),
+                  ("sshd", "test_sshd"), ("sshcert", "test_sshcert"), ("identity", "test_identity"), ("harden", "test_harden"),
                   ("app", "test_app")):
     PARTS.append((name, __import__(mod).run_tests, True))
+    if name == "sshcert":
+        PARTS.append(("sshcert-pam", test_sshcert.run_pam_tests, True))
 
 
 def main():

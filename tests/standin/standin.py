@@ -29,7 +29,8 @@ Paths of the main role:
   GET  /msi/token                          App Service 2019-08-01 and 2017-09-01
   GET  /MSI/auth                           Azure ML (2017-09-01, expires_on integer)
   POST /oauth2/token                       Cloud Shell (form resource=R)
-  POST /{tenant}/oauth2/v2.0/token         Entra client credentials
+  POST /{tenant}/oauth2/v2.0/token         Entra client credentials (token_type=ssh-cert: an OpenSSH
+                                           certificate, see standin_sshcert.py)
   GET  /{tenant}/discovery[/v2.0]/keys, /{tenant}[/v2.0]/.well-known/openid-configuration
 
 Workload identity: the federated assertion must be a JWT this stand-in issued
@@ -46,6 +47,8 @@ The control API lives under /_standin/ on every listener and is never recorded:
   GET  /_standin/state            config, public key, kid, JWKS, listener ports
   POST /_standin/federated-token  {"subject","issuer","audience","lifetime","nbf_offset"}
                                   -> {"token": a Kubernetes-style service-account JWT}
+  POST /_standin/rotate-key       {"keep_old": bool} -> {"kid"}: a new signing key (JWTs, JWKS, SSH
+                                  certificates); the old one stays in the JWKS with keep_old
   POST /_standin/mint             {"resource", "client_id"?, "lifetime"?, "claims"?}
                                   -> {"access_token", "expires_on"} (e.g. for a fake az)
 
@@ -322,6 +325,7 @@ class Standin:
 
     def __init__(self, signer, initial_overrides=None, verbose=False):
         self.signer = signer
+        self.old_signers = []    # rotated-out keys still published (POST /_standin/rotate-key)
         self.verbose = verbose
         self.lock = threading.Lock()
         self.initial_overrides = initial_overrides or {}
@@ -642,6 +646,9 @@ def default_error(path, status, role="main"):
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "standin/1.0"
+    # Headers and body go out in two writes: without TCP_NODELAY the body waits for the client's
+    # delayed ACK (about 40 ms a request), which no Azure endpoint adds.
+    disable_nagle_algorithm = True
 
     def version_string(self):
         return self.server_version
@@ -1357,6 +1364,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return err(401, "invalid_client", 7000218,
                        "The request body must contain the following parameter: 'client_assertion' "
                        "or 'client_secret'.")
+        if f.get("token_type") == "ssh-cert":
+            import standin_sshcert
+            if scopes[0] not in standin_sshcert.PAS_SCOPES:
+                return err(400, "invalid_scope", 1002012, "ssh-cert tokens are issued for the Azure Linux VM "
+                                                          "Sign-In scope only, not %s." % scopes[0])
+            why = standin_sshcert.problem(f)
+            if why:
+                return err(400, "invalid_request", 900144, "Invalid ssh-cert request: %s." % why)
+            blob = standin_sshcert.issue(st.signer, c, sp, f)
+            return Answer(200, {"token_type": "ssh-cert", "expires_in": 3599, "ext_expires_in": 3599,
+                                "access_token": blob})
         problem = st.resource_problem(c, resource)
         if problem:
             return err(400, "invalid_resource", 500011,
@@ -1506,7 +1524,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         issuer = "https://login.microsoftonline.com/%s/v2.0" % (c["tenant_id"] if tid in ("common", "organizations") else tid)
         if parts[2] != "v2.0":
             issuer = "https://login.microsoftonline.com/{tenantid}/v2.0"
-        return Answer(200, {"keys": [st.signer.jwk(issuer)]})
+        return Answer(200, {"keys": [st.signer.jwk(issuer)] + [o.jwk(issuer) for o in st.old_signers]})
 
     def discovery(self, c, parts):
         tid = parts[0] if parts else ""
@@ -1619,6 +1637,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
                            and (lis is None or r.get("listener") == lis)]
                     out = copy.deepcopy(out)
                 return Answer(200, out)
+            if name == "rotate-key" and method == "POST":
+                doc = parse()
+                with st.lock:
+                    st.old_signers = [st.signer] + st.old_signers if doc.get("keep_old") else []
+                    st.signer = Signer()
+                return Answer(200, {"ok": True, "kid": st.signer.kid})
             if name == "federated-token" and method == "POST":
                 doc = parse()
                 if not isinstance(doc, dict):
