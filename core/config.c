@@ -51,6 +51,8 @@ static const char *const known_keys[] = {
     "admin_roles",
     "required_groups",
     "authority",
+    "arc_agent_config",
+    "scope_cache_ttl",
 };
 
 bool config_key_is_known(const char *key)

@@ -11,6 +11,7 @@
 
 #include "ctx.h"
 #include "error.h"
+#include "machine_kind.h"
 #include "rbac.h"
 #include "rbac_match.h"
 #include "rbac_parse.h"
@@ -30,6 +31,7 @@ struct decide {
 	struct azmi_ctx *ctx;
 	struct rest_service arm;
 	const struct vm_info *vm;
+	const char *scope; /* where assignments are read: the machine's id, or a Uniform set's */
 	char oid[RBAC_GUID_LEN + 1];
 	int64_t deadline;
 	struct rbac_decision *out;
@@ -51,6 +53,7 @@ static azmi_err arm_get(struct decide *d, const char *url, size_t cap, struct ht
 	struct rest_call c = {&d->arm, "GET", url, NULL, d->deadline, cap};
 	azmi_err rc = rest_perform(d->ctx, &c, resp, d->err);
 
+	d->out->arm_requests++;
 	if (resp->request_id[0])
 		snprintf(d->out->correlation_id, sizeof(d->out->correlation_id), "%s", resp->request_id);
 	if (rc != AZMI_OK)
@@ -106,8 +109,7 @@ static azmi_err list_all(struct decide *d, const char *what, const char *first, 
 
 static azmi_err list_url(struct decide *d, const char *kind, const char *filter, char **url)
 {
-	if (asprintf(url, "%s%s" AUTHZ "%s?" API "&$filter=%s", d->arm.base, d->vm->resource_id, kind,
-	             filter) < 0) {
+	if (asprintf(url, "%s%s" AUTHZ "%s?" API "&$filter=%s", d->arm.base, d->scope, kind, filter) < 0) {
 		*url = NULL;
 		return err_set(d->err, AZMI_ERR_NOMEM, "arm", 0, "out of memory");
 	}
@@ -166,7 +168,7 @@ static azmi_err roles_lookup(struct decide *d, const struct rbac_list *l, struct
 
 	for (size_t i = 0; i < l->nassignments; i++) {
 		const struct rbac_assignment *a = &l->assignments[i];
-		if (a->conditional || !rbac_scope_covers(a->scope, d->vm->resource_id))
+		if (a->conditional || !rbac_scope_covers(a->scope, d->scope))
 			continue;
 		if ((rc = role_lookup(d, a, roles, i, &fetches)) != AZMI_OK)
 			return rc;
@@ -183,7 +185,7 @@ static azmi_err deny_membership(struct decide *d, const struct rbac_list *l, con
 {
 	azmi_err rc;
 
-	*n = rbac_deny_groups(l, d->vm->resource_id, d->vm->arc, d->oid, groups, RBAC_MAX_GROUP_CHECK);
+	*n = rbac_deny_groups(l, d->scope, d->vm->arc, d->oid, groups, RBAC_MAX_GROUP_CHECK);
 	if (*n == (size_t)-1)
 		return err_set(
 		    d->err, AZMI_ERR_PROTOCOL, "arm", 0,
@@ -201,6 +203,29 @@ static azmi_err deny_membership(struct decide *d, const struct rbac_list *l, con
 	return rc;
 }
 
+/*
+ * The principal's assignments at d->scope.  A Uniform instance whose own
+ * scope Resource Manager refuses (400/404: it may not list assignments
+ * there) is decided at its scale set's scope instead, and the decision says so.
+ */
+static azmi_err list_assignments(struct decide *d, struct rbac_list *list)
+{
+	char *url = NULL, filter[80];
+	azmi_err rc;
+
+	snprintf(filter, sizeof(filter), "atScope()+and+assignedTo('%s')", d->oid);
+	for (;;) {
+		if ((rc = list_url(d, "roleAssignments", filter, &url)) == AZMI_OK)
+			rc = list_all(d, "role assignment", url, rbac_parse_assignments, list);
+		free(url);
+		url = NULL;
+		if (!machine_scope_fallback(d->ctx, d->vm, d->scope, rc, d->err, d->out))
+			return rc;
+		rbac_list_free(list);
+		d->scope = d->vm->set_scope;
+	}
+}
+
 static azmi_err decide_run(struct decide *d)
 {
 	struct rbac_list list = {0};
@@ -208,14 +233,13 @@ static azmi_err decide_run(struct decide *d)
 	const char **groups = NULL;
 	bool *member = NULL;
 	size_t ngroups = 0;
-	char *url = NULL, filter[80];
-	struct rbac_eval e = {d->vm->resource_id, d->vm->arc, d->oid, &list, NULL, NULL, NULL, 0};
+	char *url = NULL;
+	struct rbac_eval e = {NULL, d->vm->arc, d->oid, &list, NULL, NULL, NULL, 0};
 	azmi_err rc;
 
-	snprintf(filter, sizeof(filter), "atScope()+and+assignedTo('%s')", d->oid);
-	if ((rc = list_url(d, "roleAssignments", filter, &url)) != AZMI_OK ||
-	    (rc = list_all(d, "role assignment", url, rbac_parse_assignments, &list)) != AZMI_OK)
+	if ((rc = list_assignments(d, &list)) != AZMI_OK)
 		goto out;
+	e.vm_scope = d->scope;
 	if ((roles = calloc(list.nassignments + 1, sizeof(*roles))) == NULL) {
 		rc = err_set(d->err, AZMI_ERR_NOMEM, "arm", 0, "out of memory");
 		goto out;
@@ -282,8 +306,11 @@ azmi_err rbac_decide(struct azmi_ctx *ctx, const struct vm_info *vm, const char 
 	d.out = &result;
 	d.deadline = ctx_deadline(ctx);
 	rest_arm_service(ctx, vm->az_environment, &d.arm);
+	d.scope = vm->resource_id;
 	rc = decide_run(&d);
+	snprintf(result.decided_scope, sizeof(result.decided_scope), "%s", d.scope);
 	snprintf(out->correlation_id, sizeof(out->correlation_id), "%s", result.correlation_id);
+	out->arm_requests = result.arm_requests;
 	if (rc != AZMI_OK)
 		return rc;
 	*out = result;

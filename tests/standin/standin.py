@@ -115,6 +115,11 @@ DEFAULT_CONFIG = {
     "location": "westeurope",
     "az_environment": "AzurePublicCloud",
     "private_ip": "10.0.0.4",
+    # A scale-set instance: null (a single VM), or {"mode": "uniform" | "flexible", "name": set name,
+    # "instance_id": decimal id (uniform)}.  Uniform: resourceId .../virtualMachineScaleSets/<name>/
+    # virtualMachines/<id> and compute.name <name>_<id>; flexible: an ordinary VM (vm_name) whose
+    # vmScaleSetName is <name>.
+    "scale_set": None,
     # The VM's system-assigned identity; null means the VM has none.
     "system_identity": {
         "client_id": "7f3e2d1c-0b9a-4876-a5c4-3e2f1d0c9b8a",
@@ -339,6 +344,8 @@ class Standin:
             self.scripts = {}
             self.rate_times = []
             self.arc_secrets = set()
+        import standin_arm  # its token buckets start full again
+        standin_arm.reset_buckets()
 
     def log(self, fmt, *args):
         if self.verbose:
@@ -354,8 +361,20 @@ class Standin:
     @staticmethod
     def vm_resource_id(c, arm_case=True):
         rg = "resourceGroups" if arm_case else "resourcegroups"
+        ss = c.get("scale_set") or {}
+        if ss.get("mode") == "uniform":
+            return "/subscriptions/%s/%s/%s/providers/Microsoft.Compute/virtualMachineScaleSets/%s/" \
+                "virtualMachines/%s" % (c["subscription_id"], rg, c["resource_group"], ss["name"],
+                                        ss.get("instance_id", "0"))
         return "/subscriptions/%s/%s/%s/providers/Microsoft.Compute/virtualMachines/%s" % (
             c["subscription_id"], rg, c["resource_group"], c["vm_name"])
+
+    @staticmethod
+    def vm_compute_name(c):
+        ss = c.get("scale_set") or {}
+        if ss.get("mode") == "uniform":
+            return "%s_%s" % (ss["name"], ss.get("instance_id", "0"))
+        return c["vm_name"]
 
     @staticmethod
     def user_identities(c):
@@ -979,7 +998,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 "azEnvironment": c["az_environment"],
                 "isHostCompatibilityLayerVm": "false",
                 "location": c["location"],
-                "name": c["vm_name"],
+                "name": st.vm_compute_name(c),
                 "osType": "Linux",
                 "provider": "Microsoft.Compute",
                 "resourceGroupName": c["resource_group"],
@@ -988,6 +1007,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 "tags": "",
                 "tagsList": [],
                 "vmId": c["vm_id"],
+                "vmScaleSetName": (c.get("scale_set") or {}).get("name", ""),
                 "vmSize": "Standard_B2s",
                 "zone": "",
                 "userAssignedIdentities": ids,

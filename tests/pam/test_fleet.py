@@ -1,0 +1,257 @@
+"""Issue 17: logins on every kind of machine of a fleet, through pam_azmi (pam_wrapper + pamtester),
+`azmi check-login` and a real sshd:
+
+  * a Uniform scale-set instance (resourceId .../virtualMachineScaleSets/S/virtualMachines/<n>):
+    decided at the instance's scope, or at the scale set's when Resource Manager refuses the
+    instance's scope (400/404), and the log says which;
+  * a Flexible scale-set instance (an ordinary VM resource with vmScaleSetName);
+  * an Azure Arc-enabled server: scope from the agent's himds, else from its configuration file,
+    the HybridCompute data actions;
+  * Resource Manager throttling: Retry-After honoured within the login's time budget, never past it.
+"""
+
+import json
+import os
+import subprocess
+import time
+
+import scenario
+from pamrun import CLEAN_ENV, Pam
+from rig import AZMI, ARC_PORT, run, write
+
+SET = "vmss-azmi"
+ARC_TOKENS = "/var/opt/azcmagent/tokens"
+HYBRID_LOGIN = "Microsoft.HybridCompute/machines/login/action"
+
+
+def machine(rig, scale_set=None, **arm):
+    """The scenario, with this machine kind and these ARM settings; the cached scope forgotten."""
+    scenario.apply(rig.standin)
+    cfg = {"scale_set": scale_set}
+    if scale_set and scale_set.get("mode") == "flexible":
+        cfg["vm_name"] = "%s_0a1b2c3d" % SET
+    if arm:
+        c = scenario.config()["arm"]
+        c.update(arm)
+        cfg["arm"] = c
+    rig.standin.config(cfg)
+    scenario.drop_vm_cache()
+    rig.clear_state()
+
+
+def list_paths(rig):
+    """The scopes of the role assignment lists Resource Manager saw, in order, with their status."""
+    out = []
+    for q in rig.standin.requests():
+        p = q.get("path", "")
+        if p.endswith("/providers/Microsoft.Authorization/roleAssignments"):
+            out.append((p[:-len("/providers/Microsoft.Authorization/roleAssignments")], q.get("status")))
+    return out
+
+
+def check_login(user, env=None, timeout=60):
+    e = dict(CLEAN_ENV)
+    e.update(env or {})
+    r = subprocess.run([AZMI, "check-login", user, "--json"], env=e, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=timeout)
+    try:
+        j = json.loads(r.stdout.decode())
+    except ValueError:
+        j = {}
+    return r.returncode, j, r.stderr.decode("utf-8", "replace")
+
+
+def uniform_cases(rig, res, pam):
+    st = rig.standin
+    machine(rig, {"mode": "uniform", "name": SET, "instance_id": "7"})
+    c = st.state()["config"]
+    rg = "/subscriptions/%s/resourceGroups/%s" % (c["subscription_id"], c["resource_group"])
+    set_scope = rg + "/providers/Microsoft.Compute/virtualMachineScaleSets/" + SET
+    inst = set_scope + "/virtualMachines/7"
+    rig.conf(cache_ttl="0", timeout="20")
+
+    # 1. ARM lists assignments at the instance's scope: decided there.
+    r = pam.acct(scenario.upn("alice"))
+    line = r.decision() or ""
+    res.check(r.code == "PAM_SUCCESS" and "level=admin" in line and 'vm="%s"' % inst in line and
+              "kind=uniform" in line and "decided_scope" not in line,
+              "fleet: a Uniform instance is a login scope (kind=uniform, decided at the instance)", r)
+    res.check(list_paths(rig) == [(inst, 200)], "fleet: ... ARM asked at the instance's own scope", list_paths(rig))
+    r = pam.acct(scenario.upn("heidi"))
+    res.check(r.code == "PAM_PERM_DENIED", "fleet: a Uniform instance still denies (Reader only)", r)
+
+    # 2. ARM refuses the instance's scope (404, then 400): the scale set's scope decides, and says so.
+    for status in (404, 400):
+        machine(rig, {"mode": "uniform", "name": SET, "instance_id": "7"},
+                refuse_scopes=[{"scope": "vm", "status": status}],
+                role_assignments=[{"principal_id": scenario.USERS["alice"], "role": scenario.USER_ROLE,
+                                   "scope": "scale_set"},
+                                  {"principal_id": scenario.USERS["heidi"], "role": "Reader", "scope": "rg"}])
+        r = pam.acct(scenario.upn("alice"))
+        line = r.decision() or ""
+        res.check(r.code == "PAM_SUCCESS" and "level=user" in line and 'decided_scope="%s"' % set_scope in line,
+                  "fleet: ARM refuses the instance's scope (%d): decided at the scale set's, logged" % status, r)
+        res.check(list_paths(rig) == [(inst, status), (set_scope, 200)],
+                  "fleet: ... one refused request at the instance, then the set (%d)" % status, list_paths(rig))
+        r = pam.acct(scenario.upn("heidi"))
+        res.check(r.code == "PAM_PERM_DENIED", "fleet: ... and a principal without a login role is still denied "
+                  "at the set's scope (%d)" % status, r)
+    rc, j, err = check_login(scenario.upn("alice"))
+    res.check(rc == 0 and j.get("machine_kind") == "uniform" and j.get("scale_set") == SET and
+              j.get("decided_scope") == set_scope and "refused the instance's scope (HTTP 400)" in
+              (j.get("scope_note") or ""),
+              "fleet: check-login says the kind, the scale set and which scope decided", (rc, j, err))
+    rc, j, err = check_login(scenario.upn("alice"))
+
+    # 3. A 403 at the instance is the identity's problem, not the scope's: no fallback, no login.
+    machine(rig, {"mode": "uniform", "name": SET, "instance_id": "7"},
+            role_assignments=[{"principal_id": scenario.USERS["alice"], "role": scenario.USER_ROLE,
+                               "scope": "scale_set"}])
+    st.script(inst + "/providers/Microsoft.Authorization/roleAssignments", [{"status": 403}])
+    r = pam.acct(scenario.upn("alice"))
+    res.check(r.code == "PAM_AUTHINFO_UNAVAIL" and list_paths(rig) == [(inst, 403)],
+              "fleet: a 403 at the instance's scope does not fall back to the set (fail closed)", (r, list_paths(rig)))
+
+    # 4. The scope the instance's IMDS gives must agree with itself: a set name that disagrees is refused.
+    machine(rig, {"mode": "uniform", "name": SET, "instance_id": "7"})
+    doc = {"compute": {"resourceId": inst, "subscriptionId": c["subscription_id"],
+                       "resourceGroupName": c["resource_group"], "name": SET + "_7", "vmScaleSetName": "other-set",
+                       "azEnvironment": "AzurePublicCloud", "vmId": c["vm_id"]}}
+    st.script("/metadata/instance", [{"status": 200, "body": doc, "repeat": 3}])
+    r = pam.acct(scenario.upn("alice"))
+    res.check(r.code == "PAM_AUTHINFO_UNAVAIL" and "vmScaleSetName disagrees" in (r.decision() or ""),
+              "fleet: instance metadata whose vmScaleSetName disagrees with resourceId is refused", r)
+
+
+def flexible_cases(rig, res, pam):
+    machine(rig, {"mode": "flexible", "name": SET})
+    vm = scenario.vm_scope(rig.standin)
+    rig.conf(cache_ttl="0", timeout="20")
+    r = pam.acct(scenario.upn("bob"))
+    line = r.decision() or ""
+    res.check(r.code == "PAM_SUCCESS" and "level=user" in line and 'vm="%s"' % vm in line and
+              "kind=flexible" in line and "/virtualMachines/%s_0a1b2c3d" % SET in vm,
+              "fleet: a Flexible instance is an ordinary VM scope (kind=flexible, resourceId as IMDS gives it)", r)
+    res.check(list_paths(rig) == [(vm, 200)], "fleet: ... ARM asked at that VM's scope", list_paths(rig))
+    rc, j, err = check_login(scenario.upn("alice"))
+    res.check(rc == 0 and j.get("machine_kind") == "flexible" and j.get("scale_set") == SET and
+              j.get("decided_scope") == vm, "fleet: check-login says flexible, its set, and its own scope",
+              (rc, j, err))
+
+
+def arc_env(imds=None):
+    base = "http://127.0.0.1:%d" % ARC_PORT
+    return {"IDENTITY_ENDPOINT": base + "/metadata/identity/oauth2/token", "IMDS_ENDPOINT": imds or base}
+
+
+def arc_cases(rig, res, pam):
+    st = rig.standin
+    if not os.path.isdir("/var/opt"):
+        os.makedirs("/var/opt")
+    run(["mount", "-t", "tmpfs", "-o", "mode=0755", "tmpfs", "/var/opt"])
+    os.makedirs(ARC_TOKENS, 0o755)
+    try:
+        _arc_cases(rig, res, pam, st)
+    finally:
+        subprocess.run(["umount", "-l", "/var/opt"])
+
+
+def _arc_cases(rig, res, pam, st):
+    machine(rig, None, role_assignments=[
+        {"principal_id": scenario.USERS["alice"], "role": scenario.ADMIN_ROLE, "scope": "machine"},
+        {"principal_id": scenario.USERS["dave"], "role": scenario.WILDCARD_ROLE, "scope": "rg"}])
+    st.config({"arc": {"key_dir": ARC_TOKENS, "realm_dir": ARC_TOKENS, "key_mode": 0o600}})
+    c = st.state()["config"]
+    machine_id = "/subscriptions/%s/resourceGroups/%s/providers/Microsoft.HybridCompute/machines/%s" % (
+        c["subscription_id"], c["resource_group"], c["vm_name"])
+    rig.conf(cache_ttl="0", timeout="20")
+
+    r = pam.acct(scenario.upn("alice"), env=arc_env())
+    line = r.decision() or ""
+    res.check(r.code == "PAM_SUCCESS" and "level=admin" in line and 'vm="%s"' % machine_id in line and
+              "kind=arc" in line, "fleet: an Arc-enabled server: scope from himds, HybridCompute role granted", r)
+    inst = st.requests("/metadata/instance", listener="arc")
+    res.check(len(inst) == 1 and inst[0]["headers"].get("metadata") == "true" and
+              inst[0]["query"] == {"api-version": ["2020-06-01"]},
+              "fleet: ... himds asked GET /metadata/instance?api-version=2020-06-01 with Metadata: true", inst)
+    r = pam.acct(scenario.upn("dave"), env=arc_env())
+    res.check(r.code == "PAM_PERM_DENIED" and HYBRID_LOGIN in (r.decision() or ""),
+              "fleet: Arc needs the HybridCompute data actions (Microsoft.Compute/virtualMachines/* is not enough)", r)
+
+    # The agent's metadata service does not answer: its configuration file names the machine.
+    agent = os.path.join(rig.tmp, "agentconfig.json")
+    write(agent, json.dumps({"subscriptionId": c["subscription_id"], "resourceGroup": c["resource_group"],
+                             "resourceName": c["vm_name"], "tenantId": c["tenant_id"], "location": "westeurope",
+                             "cloud": "AzureCloud", "vmId": c["vm_id"]}), 0o644)
+    rig.conf(cache_ttl="0", timeout="20", arc_agent_config=agent)
+    scenario.drop_vm_cache()
+    silent = arc_env("http://127.0.0.1:9")
+    r = pam.acct(scenario.upn("alice"), env=silent)
+    line = r.decision() or ""
+    res.check(r.code == "PAM_SUCCESS" and 'vm="%s"' % machine_id in line and "kind=arc" in line,
+              "fleet: himds silent: the Arc agent's configuration file gives the scope, login decided", r)
+    os.chmod(agent, 0o666)
+    scenario.drop_vm_cache()
+    r = pam.acct(scenario.upn("alice"), env=silent)
+    res.check(r.code == "PAM_AUTHINFO_UNAVAIL" and r.has("configuration file did not help either"),
+              "fleet: ... a world-writable agent configuration file is refused (fail closed)", r)
+    write(agent, json.dumps({"subscriptionId": c["subscription_id"], "resourceGroup": "rg/../x",
+                             "resourceName": c["vm_name"]}), 0o644)
+    r = pam.acct(scenario.upn("alice"), env=silent)
+    res.check(r.code == "PAM_AUTHINFO_UNAVAIL", "fleet: ... and one naming no valid machine too", r)
+    rig.conf(cache_ttl="0", timeout="20", arc_agent_config=os.path.join(rig.tmp, "missing.json"))
+    r = pam.acct(scenario.upn("alice"), env=silent)
+    res.check(r.code == "PAM_AUTHINFO_UNAVAIL", "fleet: himds silent and no agent file: no login", r)
+
+
+def uniform_scope(st):
+    c = st.state()["config"]
+    return "/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Compute/virtualMachineScaleSets/%s/" \
+        "virtualMachines/7" % (c["subscription_id"], c["resource_group"], SET)
+
+
+def throttle_cases(rig, res, pam):
+    st = rig.standin
+    machine(rig, {"mode": "uniform", "name": SET, "instance_id": "7"})
+    ra = uniform_scope(st) + "/providers/Microsoft.Authorization/roleAssignments"
+    rig.conf(cache_ttl="300", timeout="10", offline_grace="3600")
+    st.script(ra, [{"status": 429, "headers": {"Retry-After": "2"}}])
+    t0 = time.monotonic()
+    r = pam.acct(scenario.upn("alice"))
+    took = time.monotonic() - t0
+    res.check(r.code == "PAM_SUCCESS" and took >= 2.0 and [s for _, s in list_paths(rig)] == [429, 200],
+              "fleet: ARM answers 429 Retry-After: 2: waited (%.1f s) and decided within the budget" % took,
+              (r, list_paths(rig)))
+    # A Retry-After beyond the budget: no wait at all, the documented rules decide.
+    scenario.drop_vm_cache()
+    os.system("rm -rf /var/lib/azmi/decisions")
+    st.script(ra, [{"status": 429, "headers": {"Retry-After": "60"}, "repeat": 5}])
+    t0 = time.monotonic()
+    r = pam.acct(scenario.upn("alice"))
+    took = time.monotonic() - t0
+    res.check(r.code == "PAM_AUTHINFO_UNAVAIL" and took < 8 and "429" in (r.decision() or ""),
+              "fleet: Retry-After past the login's time budget: refused at once (%.1f s), never an unbounded wait"
+              % took, r)
+    # With a positive decision younger than offline_grace, the grace honours it (429 is an outage).
+    st.reset()
+    machine(rig, {"mode": "uniform", "name": SET, "instance_id": "7"})
+    r = pam.acct(scenario.upn("alice"))
+    from test_cache import age_entries
+    age_entries(400)
+    st.script(ra, [{"status": 429, "headers": {"Retry-After": "60"}, "repeat": 5}])
+    r = pam.acct(scenario.upn("alice"))
+    res.check(r.code == "PAM_SUCCESS" and "source=offline-grace" in (r.decision() or ""),
+              "fleet: throttled past the budget, an earlier decision within offline_grace is honoured", r)
+    st.reset()
+
+
+def run_tests(rig, res):
+    pam = Pam(rig)
+    try:
+        uniform_cases(rig, res, pam)
+        flexible_cases(rig, res, pam)
+        arc_cases(rig, res, pam)
+        throttle_cases(rig, res, pam)
+    finally:
+        rig.standin.reset()
+        scenario.drop_vm_cache()
