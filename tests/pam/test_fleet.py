@@ -22,6 +22,7 @@ from rig import AZMI, ARC_PORT, run, write
 SET = "vmss-azmi"
 ARC_TOKENS = "/var/opt/azcmagent/tokens"
 HYBRID_LOGIN = "Microsoft.HybridCompute/machines/login/action"
+SNAP = "/run/azmi/scope.snap"  # root's shared view of the scope's RBAC (login/scope_snap.h)
 
 
 def machine(rig, scale_set=None, **arm):
@@ -37,6 +38,8 @@ def machine(rig, scale_set=None, **arm):
     rig.standin.config(cfg)
     scenario.drop_vm_cache()
     rig.clear_state()
+    if os.path.exists(SNAP):
+        os.unlink(SNAP)
 
 
 def list_paths(rig):
@@ -252,6 +255,111 @@ def run_tests(rig, res):
         flexible_cases(rig, res, pam)
         arc_cases(rig, res, pam)
         throttle_cases(rig, res, pam)
+        shared_cases(rig, res, pam)
     finally:
         rig.standin.reset()
         scenario.drop_vm_cache()
+
+
+def arm_requests(rig):
+    return [q for q in rig.standin.requests() if "/providers/Microsoft.Authorization/" in q.get("path", "")]
+
+
+def member_checks(rig):
+    return [q for q in rig.standin.requests() if q.get("path", "").endswith("/checkMemberGroups")]
+
+
+
+def shared_cases(rig, res, pam):
+    """scope_cache_ttl: Resource Manager read once for the scope, every principal decided from it."""
+    st = rig.standin
+    machine(rig, {"mode": "uniform", "name": SET, "instance_id": "7"},
+            role_assignments=[dict(a, scope="scale_set" if a["scope"] == "vm" else a["scope"])
+                              for a in scenario.config()["arm"]["role_assignments"]])
+    rig.conf(cache_ttl="0", timeout="20", scope_cache_ttl="300")
+    wrong = []
+    for user, (code, level) in scenario.EXPECT.items():
+        r = pam.acct(scenario.upn(user))
+        line = r.decision() or ""
+        if r.code != code or (level and "level=" + level not in line):
+            wrong.append((user, r.code, line))
+    res.check(not wrong, "shared: every case of the scenario decides as before from the scope's shared view", wrong)
+    reqs = arm_requests(rig)
+    filters = sorted({(q["path"].rsplit("/", 1)[-1], (q["query"].get("$filter") or [""])[0]) for q in reqs
+                      if "Assignments" in q["path"]})
+    res.check(filters == [("denyAssignments", "atScope()"), ("roleAssignments", "atScope()")],
+              "shared: Resource Manager asked for the scope's assignments, never for a principal's", filters)
+    n = len(reqs)
+    per_user = len(scenario.EXPECT)
+    for user in ("alice", "bob", "carol", "heidi", "frank"):
+        pam.acct(scenario.upn(user))
+    res.check(len(arm_requests(rig)) == n,
+              "shared: further logins of %d people read nothing from Resource Manager (%d reads for %d logins)"
+              % (per_user, n, per_user + 5), len(arm_requests(rig)) - n)
+    checks = member_checks(rig)
+    res.check(checks and all(json.loads(q["body"])["groupIds"] for q in checks),
+              "shared: group membership through Graph checkMemberGroups with the candidate groups", checks[-1:])
+    sf = os.stat(SNAP) if os.path.exists(SNAP) else None
+    res.check(sf is not None and sf.st_uid == 0 and sf.st_mode & 0o777 == 0o600 and
+              "access_token" not in open(SNAP).read(), "shared: the view is root's private file, no token in it",
+              sf)
+    rc, j, err = check_login(scenario.upn("bob"))
+    res.check(rc == 0 and j.get("level") == "user" and any("0 Resource Manager requests" in x for x in j.get("steps", [])),
+              "shared: check-login decides from the shared view too (0 Resource Manager requests)", (rc, j, err))
+
+    # Revocation: within scope_cache_ttl the view decides; once it expires, ARM is read again.
+    st.config({"arm": dict(scenario.config()["arm"], role_assignments=[])})
+    r = pam.acct(scenario.upn("alice"))
+    res.check(r.code == "PAM_SUCCESS", "shared: a removed role still grants until the view expires", r)
+    age_view(301)
+    r = pam.acct(scenario.upn("alice"))
+    res.check(r.code == "PAM_PERM_DENIED" and len(arm_requests(rig)) > n,
+              "shared: once scope_cache_ttl has passed, the view is read again and the removal counts", r)
+
+    # ARM throttles when the view is past its refresh time but valid: still served, no wait.
+    machine(rig, {"mode": "uniform", "name": SET, "instance_id": "7"})
+    r = pam.acct(scenario.upn("alice"))
+    age_view(200)  # past refresh_at (150..225 s), before expires (300 s)
+    ra = uniform_scope(st) + "/providers/Microsoft.Authorization/roleAssignments"
+    st.script(ra, [{"status": 429, "headers": {"Retry-After": "30"}, "repeat": 3}])
+    t0 = time.monotonic()
+    r = pam.acct(scenario.upn("bob"))
+    res.check(r.code == "PAM_SUCCESS" and time.monotonic() - t0 < 5,
+              "shared: throttled while refreshing a still-valid view: the view decides, no wait", r)
+    age_view(150)  # now expired
+    r = pam.acct(scenario.upn("bob"))
+    res.check(r.code == "PAM_AUTHINFO_UNAVAIL",
+              "shared: expired view and ARM throttled: no fresh decision, fail closed", r)
+    st.reset()
+
+    # Graph cannot tell the groups (no GroupMember.Read.All): per-principal reads decide instead.
+    machine(rig, None, deny_assignments=[])  # a deny assignment naming a group would need Graph anyway
+    st.config({"graph": {"permissions": ["User.Read.All"]}})
+    r = pam.acct(scenario.upn("bob"))
+    filters = [(q["query"].get("$filter") or [""])[0] for q in arm_requests(rig) if q["path"].endswith("roleAssignments")]
+    res.check(r.code == "PAM_SUCCESS" and any("assignedTo" in f for f in filters),
+              "shared: Graph refuses checkMemberGroups: the principal's own ARM reads decide (group grant kept)",
+              (r, filters))
+
+    # A view file someone else could have written is not used.
+    machine(rig, None)
+    r = pam.acct(scenario.upn("alice"))
+    n = len(arm_requests(rig))
+    os.chmod(SNAP, 0o644)
+    r = pam.acct(scenario.upn("alice"))
+    res.check(r.code == "PAM_SUCCESS" and len(arm_requests(rig)) > n,
+              "shared: a view file readable by others is ignored and read again", r)
+    st.reset()
+
+
+def age_view(seconds):
+    """Make the shared view `seconds` older (its times are inside the root-owned file)."""
+    try:
+        doc = json.load(open(SNAP))
+    except (OSError, ValueError):
+        return
+    for k in ("made", "refresh_at", "expires"):
+        doc[k] -= seconds
+    for r in doc["roles"]:
+        r[3] -= seconds
+    write(SNAP, json.dumps(doc), 0o600)

@@ -13,6 +13,8 @@
 #include "arc_meta.h"
 #include "machine_kind.h"
 #include "rbac.h"
+#include "rbac_match.h"
+#include "scope_snap.h"
 #include "vm_cache.h"
 
 #define SUB     "0b9d4e27-6a1c-4f83-b5e2-7d3a9c1f6e40"
@@ -152,12 +154,115 @@ static void test_arc_agent_config(void **state)
 	TABLE_DONE(fails);
 }
 
+#define USER_ROLE "fb879df8-f326-4884-b1cf-06f3ad86be52"
+#define G1        "9a000000-0000-4000-8000-0000000000a1"
+
+/* A small view: one group assignment at the set, one deny assignment at the resource group. */
+static void make_view(struct scope_snap *s)
+{
+	static struct rbac_assignment a[1];
+	static struct rbac_deny d[1];
+	static struct rbac_principal p[1] = {{G1, true}};
+
+	memset(s, 0, sizeof(*s));
+	memset(a, 0, sizeof(a));
+	memset(d, 0, sizeof(d));
+	snprintf(s->key, sizeof(s->key), "%s", INST);
+	snprintf(s->scope, sizeof(s->scope), "%s", SET);
+	snprintf(s->note, sizeof(s->note), "refused");
+	s->made = 1000;
+	s->refresh_at = 1150;
+	s->expires = 1300;
+	snprintf(a[0].roledef_id, sizeof(a[0].roledef_id),
+	         "/subscriptions/" SUB "/providers/Microsoft.Authorization/roleDefinitions/" USER_ROLE);
+	snprintf(a[0].roledef_guid, sizeof(a[0].roledef_guid), USER_ROLE);
+	snprintf(a[0].principal_id, sizeof(a[0].principal_id), G1);
+	snprintf(a[0].principal_type, sizeof(a[0].principal_type), "Group");
+	snprintf(a[0].scope, sizeof(a[0].scope), SET);
+	snprintf(d[0].name, sizeof(d[0].name), "no logins, with \"quotes\"");
+	snprintf(d[0].scope, sizeof(d[0].scope), RG);
+	d[0].denies = RBAC_ACT_LOGIN;
+	d[0].principals = p;
+	d[0].nprincipals = 1;
+	s->list.assignments = a;
+	s->list.nassignments = 1;
+	s->list.denies = d;
+	s->list.ndenies = 1;
+	snprintf(s->roles[0].role.guid, sizeof(s->roles[0].role.guid), USER_ROLE);
+	snprintf(s->roles[0].role.name, sizeof(s->roles[0].role.name), "Virtual Machine User Login");
+	s->roles[0].role.grants = RBAC_ACT_LOGIN;
+	s->roles[0].fetched = 900;
+	s->nroles = 1;
+}
+
+static bool parses_as(const char *text, const char *key, int64_t now)
+{
+	struct scope_snap back;
+	bool ok = scope_snap_parse(text, strlen(text), key, false, now, &back);
+
+	if (ok)
+		scope_snap_free(&back);
+	return ok;
+}
+
+/* `text` with the first `from` replaced by `to` (static buffer). */
+static const char *edited(const char *text, const char *from, const char *to)
+{
+	static char out[8192];
+	const char *at = strstr(text, from);
+
+	assert_non_null(at);
+	snprintf(out, sizeof(out), "%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+	return out;
+}
+
+static void test_scope_view_file(void **state)
+{
+	struct scope_snap s, back;
+	char *text;
+
+	(void)state;
+	make_view(&s);
+	text = scope_snap_format(&s);
+	assert_non_null(text);
+	assert_true(scope_snap_parse(text, strlen(text), INST, false, 1100, &back));
+	assert_string_equal(back.scope, SET);
+	assert_string_equal(back.note, "refused");
+	assert_int_equal(back.list.nassignments, 1);
+	assert_string_equal(back.list.assignments[0].roledef_guid, USER_ROLE);
+	assert_string_equal(back.list.assignments[0].principal_type, "Group");
+	assert_int_equal(back.list.ndenies, 1);
+	assert_string_equal(back.list.denies[0].name, "no logins, with \"quotes\"");
+	assert_true(back.list.denies[0].principals[0].group);
+	assert_int_equal(back.nroles, 1);
+	assert_int_equal(scope_snap_role(&back, USER_ROLE)->grants, RBAC_ACT_LOGIN);
+	assert_int_equal(back.refresh_at, 1150);
+	scope_snap_free(&back);
+	/* Another machine's, another kind's, expired, from the future: not used. */
+	assert_false(parses_as(text, VM, 1100));
+	assert_false(scope_snap_parse(text, strlen(text), INST, true, 1100, &back));
+	assert_false(parses_as(text, INST, 1300));
+	assert_false(parses_as(text, INST, 900));
+	/* Tampered fields are refused, never trusted. */
+	assert_false(parses_as(edited(text, G1, "not-a-guid"), INST, 1100));
+	assert_false(parses_as(edited(text, "/roleDefinitions/", "/roleDefinitionz/"), INST, 1100));
+	assert_false(parses_as(edited(text, "\"scope\":\"/", "\"scope\":\"x"), INST, 1100));
+	assert_false(parses_as(edited(text, ",1,[[", ",99,[["), INST, 1100));
+	assert_false(parses_as(edited(text, "\"v\":1", "\"v\":2"), INST, 1100));
+	assert_false(parses_as(edited(text, "\"per_user\":false", "\"per_user\":0"), INST, 1100));
+	assert_false(parses_as(edited(text, "true]],[]]", "true,1]],[]]"), INST, 1100));
+	assert_false(parses_as(edited(text, "\"refresh_at\":1150", "\"refresh_at\":1400"), INST, 1100));
+	assert_false(parses_as("", INST, 1100));
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_uniform_split),
 	    cmocka_unit_test(test_vm_cache_kinds),
 	    cmocka_unit_test(test_arc_agent_config),
+	    cmocka_unit_test(test_scope_view_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
