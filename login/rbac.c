@@ -43,6 +43,10 @@ static azmi_err arm_get(struct rbac_call *d, const char *url, size_t cap, struct
 	azmi_err rc = rest_perform(d->ctx, &c, resp, d->err);
 
 	d->out->arm_requests++;
+	if (resp->ratelimit_reads >= 0) /* ARM's read bucket for this identity: what is left of it */
+		log_line(&d->ctx->log, AZMI_LOG_DEBUG,
+		         "arm: HTTP %ld, x-ms-ratelimit-remaining-subscription-reads %ld", resp->status,
+		         resp->ratelimit_reads);
 	if (resp->request_id[0])
 		snprintf(d->out->correlation_id, sizeof(d->out->correlation_id), "%s", resp->request_id);
 	if (rc != AZMI_OK)

@@ -12,6 +12,7 @@
 
 import json
 import os
+import re
 import subprocess
 import time
 
@@ -245,6 +246,16 @@ def throttle_cases(rig, res, pam):
     r = pam.acct(scenario.upn("alice"))
     res.check(r.code == "PAM_SUCCESS" and "source=offline-grace" in (r.decision() or ""),
               "fleet: throttled past the budget, an earlier decision within offline_grace is honoured", r)
+    st.reset()
+    # The stand-in's token bucket (2 reads, then 1 a second): a login that empties it waits as told.
+    machine(rig, None, throttle={"burst": 2, "refill_per_s": 1})
+    rig.conf(cache_ttl="0", timeout="10")
+    r = pam.acct(scenario.upn("alice"))
+    statuses = [q.get("status") for q in arm_requests(rig)]
+    res.check(r.code == "PAM_SUCCESS" and 429 in statuses and statuses[-1] == 200,
+              "fleet: ARM's token bucket runs dry mid-login: Retry-After honoured, decided (%s)" % statuses, r)
+    res.check(any(re.search(r"x-ms-ratelimit-remaining-subscription-reads \d+$", m) for _, m in r.lines),
+              "fleet: debug log shows what is left of ARM's read bucket (x-ms-ratelimit-remaining-*)", r)
     st.reset()
 
 
