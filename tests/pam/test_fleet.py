@@ -259,6 +259,40 @@ def throttle_cases(rig, res, pam):
     st.reset()
 
 
+def sshd_case(rig, res):
+    """A real sshd on a simulated Uniform instance whose own scope ARM refuses, decided from the shared view."""
+    import test_sshd
+    if not os.path.exists(test_sshd.SSHD):
+        res.check(False, "fleet: sshd is missing (apt-get install openssh-server)")
+        return
+    machine(rig, {"mode": "uniform", "name": SET, "instance_id": "7"},
+            refuse_scopes=[{"scope": "vm", "status": 404}],
+            role_assignments=[{"principal_id": scenario.G_LOGIN, "role": scenario.USER_ROLE, "scope": "scale_set",
+                               "principal_type": "Group"}])
+    rig.user_map("# fleet\n")
+    rig.conf(cache_ttl="0", timeout="10", scope_cache_ttl="300", user_map="/etc/azmi-users")
+    sshd = test_sshd.Sshd(rig, name="sshd-fleet", port=2223)
+    sshd.authorize("bob@contoso.com")
+    sshd.authorize("heidi@contoso.com")
+    if not res.check(sshd.start(), "fleet: a real sshd listens on 127.0.0.1:2223", sshd.log_tail()):
+        return
+    try:
+        mark = rig.syslog.mark()
+        rc, out = sshd.ssh("bob@contoso.com", "id -un")
+        lines = test_sshd.decision_lines(rig, mark, "bob@contoso.com")
+        set_scope = uniform_scope(rig.standin).rsplit("/virtualMachines/", 1)[0]
+        res.check(rc == 0 and out.strip() == "bob@contoso.com" and len(lines) == 1 and "kind=uniform" in lines[0]
+                  and 'decided_scope="%s"' % set_scope in lines[0],
+                  "fleet: ssh to a Uniform instance: in by its group's role on the scale set (decided_scope logged)",
+                  (rc, out, lines, sshd.log_tail()))
+        rc, out = sshd.ssh("heidi@contoso.com", "id -un")
+        res.check(rc != 0 and "heidi" not in out, "fleet: ... and someone without a login role is kept out",
+                  (rc, out))
+    finally:
+        sshd.proc.terminate()
+        sshd.proc.wait(5)
+
+
 def run_tests(rig, res):
     pam = Pam(rig)
     try:
@@ -267,6 +301,7 @@ def run_tests(rig, res):
         arc_cases(rig, res, pam)
         throttle_cases(rig, res, pam)
         shared_cases(rig, res, pam)
+        sshd_case(rig, res)
     finally:
         rig.standin.reset()
         scenario.drop_vm_cache()
