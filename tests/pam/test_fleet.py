@@ -107,6 +107,13 @@ def uniform_cases(rig, res, pam):
               "fleet: check-login says the kind, the scale set and which scope decided", (rc, j, err))
     rc, j, err = check_login(scenario.upn("alice"))
 
+    r = subprocess.run([AZMI, "doctor"], env=CLEAN_ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       timeout=60)
+    out = r.stdout.decode("utf-8", "replace")
+    res.check(r.returncode == 0 and "machine:     uniform: instance 7 of Uniform scale set %s" % SET in out and
+              "fallback   %s " % set_scope in out and "Microsoft.Compute/virtualMachines/login/action" in out,
+              "fleet: doctor names the kind, the scope, the scale set's fallback and the data actions", out)
+
     # 3. A 403 at the instance is the identity's problem, not the scope's: no fallback, no login.
     machine(rig, {"mode": "uniform", "name": SET, "instance_id": "7"},
             role_assignments=[{"principal_id": scenario.USERS["alice"], "role": scenario.USER_ROLE,

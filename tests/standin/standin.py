@@ -63,6 +63,7 @@ import http
 import http.server
 import json
 import os
+import re
 import secrets
 import socket
 import ssl
@@ -103,6 +104,27 @@ IMDS_INSTANCE_API_VERSIONS = (
     "2021-10-01", "2021-11-01", "2021-11-15", "2021-12-13", "2022-02-01", "2022-03-01",
     "2022-07-01", "2022-08-01", "2022-11-01", "2023-07-01", "2023-11-15", "2024-03-15",
 )
+
+# /fleet/<n>/metadata/...: IMDS as instance <n> of a simulated fleet (bench/fleet.py).
+FLEET_PREFIX = re.compile(r"^/fleet/(\d{1,6})(/metadata/.*)$")
+
+
+def fleet_instance(c, n):
+    """The config as instance `n` of the fleet (config "fleet": {"mode": "uniform" | "own", "name"}):
+    uniform: instance n of a Uniform scale set, all sharing the set's identity; own: a Flexible
+    instance (VM <name>_<n>) with an identity of its own (as every Arc-enabled server has)."""
+    f = c.get("fleet") or {}
+    name = f.get("name", "vmss-fleet")
+    if f.get("mode") == "uniform":
+        c["scale_set"] = {"mode": "uniform", "name": name, "instance_id": str(n)}
+    else:
+        c["scale_set"] = {"mode": "flexible", "name": name}
+        c["vm_name"] = "%s_%06d" % (name, n)
+        c["vm_id"] = str(uuid.uuid5(uuid.NAMESPACE_URL, "fleet-vm/%d" % n))
+        c["system_identity"] = {"client_id": str(uuid.uuid5(uuid.NAMESPACE_URL, "fleet-client/%d" % n)),
+                                "object_id": str(uuid.uuid5(uuid.NAMESPACE_URL, "fleet-object/%d" % n))}
+    return c
+
 
 # Made-up but well-formed identifiers.  Every default can be changed through
 # POST /_standin/config.
@@ -714,6 +736,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         parsed = urllib.parse.urlsplit(self.path)
         path = parsed.path
         query = urllib.parse.parse_qs(parsed.query, keep_blank_values=True)
+        self.fleet_n = None
+        m = FLEET_PREFIX.match(path)
+        if m and self.server.role == "main":  # one instance of a simulated fleet (config "fleet")
+            self.fleet_n, path = int(m.group(1)), m.group(2)
         try:
             if path.startswith(CONTROL_PREFIX):
                 self.send_answer(self.control(method, path, query, body))
@@ -883,6 +909,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def route(self, method, path, query, entry):
         st = self.server.standin
         c = st.cfg()
+        if getattr(self, "fleet_n", None) is not None:
+            c = fleet_instance(c, self.fleet_n)
         role = self.server.role
         if role == "arc":
             if path == ARC_PATH:
