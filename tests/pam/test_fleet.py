@@ -293,8 +293,8 @@ def sshd_case(rig, res):
                   "fleet: ssh to a Uniform instance: in by its group's role on the scale set (decided_scope logged)",
                   (rc, out, lines, sshd.log_tail()))
         rc, out = sshd.ssh("heidi@contoso.com", "id -un")
-        res.check(rc != 0 and "heidi" not in out, "fleet: ... and someone without a login role is kept out",
-                  (rc, out))
+        res.check(rc != 0 and "heidi@contoso.com" not in [l.strip() for l in out.splitlines()],
+                  "fleet: ... and someone without a login role is kept out (id -un never ran)", (rc, out))
     finally:
         sshd.proc.terminate()
         sshd.proc.wait(5)
