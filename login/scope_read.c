@@ -81,13 +81,12 @@ static azmi_err view_roles(struct rbac_call *d, const struct scope_snap *old, st
 
 	for (size_t i = 0; i < s->list.nassignments; i++) {
 		const struct rbac_assignment *a = &s->list.assignments[i];
-		const struct rbac_role *kept;
 		if (a->conditional || !rbac_scope_covers(a->scope, s->scope) ||
 		    scope_snap_role(s, a->roledef_guid))
 			continue;
 		if (s->nroles == SCOPE_SNAP_MAX_ROLES) {
-			s->per_user =
-			    true; /* too many distinct roles to share: each principal reads its own */
+			/* Too many distinct roles to share: each principal reads its own. */
+			s->per_user = true;
 			return AZMI_OK;
 		}
 		for (size_t k = 0; old != NULL && k < old->nroles; k++) {
@@ -98,7 +97,7 @@ static azmi_err view_roles(struct rbac_call *d, const struct scope_snap *old, st
 				break;
 			}
 		}
-		if ((kept = scope_snap_role(s, a->roledef_guid)) != NULL)
+		if (scope_snap_role(s, a->roledef_guid) != NULL) /* kept from the old view */
 			continue;
 		if ((rc = rbac_call_role(d, a, &s->roles[s->nroles].role, &fetches)) != AZMI_OK)
 			return rc;

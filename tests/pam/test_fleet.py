@@ -394,6 +394,26 @@ def shared_cases(rig, res, pam):
               "shared: Graph refuses checkMemberGroups: the principal's own ARM reads decide (group grant kept)",
               (r, filters))
 
+    # More distinct roles at the scope than a view keeps (64): per-principal reads, remembered in the view.
+    roles = [{"id": "7a1c2b3d-0000-4000-8000-%012d" % (900 + i), "roleName": "Filler %d" % i,
+              "permissions": [{"actions": ["*/read"], "notActions": [], "dataActions": [], "notDataActions": []}]}
+             for i in range(65)]
+    machine(rig, None, role_definitions=roles, deny_assignments=[], page_size=100,
+            role_assignments=[{"principal_id": scenario.oid(500 + i), "role": r["id"], "scope": "rg"}
+                              for i, r in enumerate(roles)] +
+            [{"principal_id": scenario.USERS["alice"], "role": scenario.ADMIN_ROLE, "scope": "vm"}])
+    r = pam.acct(scenario.upn("alice"))
+    filters = [(q["query"].get("$filter") or [""])[0] for q in arm_requests(rig) if q["path"].endswith("roleAssignments")]
+    view = json.load(open(SNAP)) if os.path.exists(SNAP) else {}
+    res.check(r.code == "PAM_SUCCESS" and view.get("per_user") is True and any("assignedTo" in f for f in filters),
+              "shared: a scope with more than 64 distinct roles is decided by per-principal reads (noted in the view)",
+              (r.code, filters, view.get("per_user")))
+    n = len(arm_requests(rig))
+    r = pam.acct(scenario.upn("alice"))
+    added = [(q["query"].get("$filter") or [""])[0] for q in arm_requests(rig)[n:] if q["path"].endswith("roleAssignments")]
+    res.check(r.code == "PAM_SUCCESS" and added and all("assignedTo" in f for f in added),
+              "shared: ... and the next login goes straight to its own reads", added)
+
     # A view file someone else could have written is not used.
     machine(rig, None)
     r = pam.acct(scenario.upn("alice"))
