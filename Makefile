@@ -73,7 +73,7 @@ LOGIN_LIB   := $(BUILD)/libazmi_login.a
 REGISTRY_LIB := $(BUILD)/libazmi_registry.a
 AZMI        := $(BUILD)/azmi
 
-.PHONY: all deps check demo bench fuzz install clean format format-check layer-check FORCE
+.PHONY: all deps check demo bench bench-fleet fuzz install clean format format-check layer-check FORCE
 all: $(LIBA) $(LIBSO) $(AZMI) $(BUILD)/azmi.pc
 
 # $(BUILD)/flags holds the flags everything in $(BUILD) was built with.  It is rewritten only when

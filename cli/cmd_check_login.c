@@ -15,6 +15,7 @@
 #include "decide.h"
 #include "frontend.h"
 #include "login_conf.h"
+#include "machine_kind.h"
 #include "ssh_ca.h"
 #include "ssh_login.h"
 #include "util.h"
@@ -88,6 +89,10 @@ static void print_json(const char *user, const struct login_result *r, const str
 	        r->principal.via == PRINCIPAL_NONE ? NULL : principal_via_name(r->principal.via));
 	add_str(o, "object_id", r->oid);
 	add_str(o, "vm_scope", r->vm.resource_id);
+	add_str(o, "machine_kind", r->vm.resource_id[0] ? machine_kind_name(r->vm.kind) : NULL);
+	add_str(o, "scale_set", r->vm.scale_set);
+	add_str(o, "decided_scope", r->d.decided_scope);
+	add_str(o, "scope_note", r->d.scope_note);
 	add_str(o, "decision", login_outcome_name(r->outcome));
 	add_str(o, "level", r->outcome == LOGIN_GRANTED ? rbac_level_name(r->level) : NULL);
 	add_str(o, "source", r->outcome == LOGIN_GRANTED ? login_source_name(r->source) : NULL);
@@ -123,8 +128,15 @@ static void print_text(const char *user, const struct login_result *r, const str
 		printf("%-15s %s (%s)\n", "principal", r->principal.id, r->principal.why);
 	if (r->oid[0])
 		printf("%-15s %s\n", "object id", r->oid);
-	if (r->vm.resource_id[0])
+	if (r->vm.resource_id[0]) {
+		char what[300];
+		machine_describe(&r->vm, what, sizeof(what));
 		printf("%-15s %s\n", "machine", r->vm.resource_id);
+		printf("%-15s %s (%s)\n", "kind", machine_kind_name(r->vm.kind), what);
+	}
+	if (r->d.decided_scope[0])
+		printf("%-15s %s%s%s\n", "decided at", r->d.decided_scope, r->d.scope_note[0] ? ": " : "",
+		       r->d.scope_note);
 	if (r->outcome == LOGIN_GRANTED)
 		printf("%-15s granted: %s%s\n", "decision", rbac_level_name(r->level),
 		       r->source == LOGIN_FROM_GRACE ? " (offline grace: Azure unreachable)" : "");

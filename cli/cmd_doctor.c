@@ -8,6 +8,8 @@
 
 #include "cli.h"
 #include "frontend.h"
+#include "machine_kind.h"
+#include "rbac.h"
 #include "util.h"
 
 static const char usage[] =
@@ -128,6 +130,30 @@ static void print_chain(const struct azmi_ctx *ctx)
 		       "");
 }
 
+/* Logins configured here: the machine's kind, the scope logins are decided at and the data actions. */
+static void print_machine(struct azmi_ctx *ctx)
+{
+	struct config_file *cf = ctx_config(ctx);
+	struct azmi_error err = AZMI_ERROR_INIT;
+	struct vm_info vm;
+	char what[300];
+
+	if (config_get(cf, "allowed_domains") == NULL && config_get(cf, "upn_suffix") == NULL &&
+	    config_get(cf, "user_map") == NULL)
+		return;
+	if (vm_info_get(ctx, &vm, &err) != AZMI_OK) {
+		printf("machine:     FAILED: %s\n", err.message);
+		return;
+	}
+	machine_describe(&vm, what, sizeof(what));
+	printf("machine:     %s: %s\n", machine_kind_name(vm.kind), what);
+	printf("  scope      %s\n", vm.resource_id);
+	if (vm.kind == MACHINE_UNIFORM)
+		printf("  fallback   %s (when Resource Manager refuses the instance's scope)\n",
+		       vm.set_scope);
+	printf("  logins     %s, admins also %s\n", machine_login_action(&vm), machine_admin_action(&vm));
+}
+
 int cmd_doctor(int argc, char **argv)
 {
 	struct token_opts o = {.req = {.size = sizeof(struct azmi_request), .timeout_ms = 10000}};
@@ -152,6 +178,7 @@ int cmd_doctor(int argc, char **argv)
 	printf("token:       ok for %s from %s, expires in %lld s\n", tok->resource, tok->source,
 	       (long long)(tok->expires_on - util_now()));
 	azmi_token_release(tok);
+	print_machine(ctx);
 	azmi_ctx_free(ctx);
 	return EXIT_OK;
 }

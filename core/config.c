@@ -53,6 +53,8 @@ static const char *const known_keys[] = {
     "authority",
     "ssh_ca_file",
     "ssh_ca_keep",
+    "arc_agent_config",
+    "scope_cache_ttl",
 };
 
 bool config_key_is_known(const char *key)

@@ -125,6 +125,7 @@ void http_response_init(struct http_response *r, size_t body_cap)
 	memset(r, 0, sizeof(*r));
 	buf_init(&r->body, body_cap);
 	r->retry_after_ms = -1;
+	r->ratelimit_reads = -1;
 }
 
 void http_response_free(struct http_response *r)
@@ -211,6 +212,21 @@ static void keep_request_id(struct exchange *x, int rank, const char *v, size_t 
 	x->request_id_rank = rank;
 }
 
+/* A header's whole-number value (at most 9 digits, spaces and CRLF around it), or -1. */
+static long ratelimit_figure(const char *v, size_t len)
+{
+	long n = 0;
+	size_t i = 0, digits = 0;
+
+	while (i < len && v[i] == ' ')
+		i++;
+	for (; i < len && v[i] >= '0' && v[i] <= '9' && digits < 9; i++, digits++)
+		n = n * 10 + (v[i] - '0');
+	while (i < len && (v[i] == ' ' || v[i] == '\r' || v[i] == '\n'))
+		i++;
+	return digits > 0 && i == len ? n : -1;
+}
+
 static size_t on_header(char *line, size_t size, size_t nmemb, void *userdata)
 {
 	struct exchange *x = userdata;
@@ -226,6 +242,7 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *userdata)
 		x->retry_after_ms = x->retry_after_s_ms = -1;
 		x->request_id_rank = 0;
 		x->r->request_id[0] = '\0';
+		x->r->ratelimit_reads = -1;
 		return len;
 	}
 	if (header_is(line, len, "x-ms-correlation-request-id", &at))
@@ -234,6 +251,8 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *userdata)
 		keep_request_id(x, 2, line + at, len - at);
 	else if (header_is(line, len, "request-id", &at))
 		keep_request_id(x, 1, line + at, len - at);
+	if (header_is(line, len, "x-ms-ratelimit-remaining-subscription-reads", &at))
+		x->r->ratelimit_reads = ratelimit_figure(line + at, len - at);
 	if (header_is(line, len, "Retry-After", &at))
 		x->retry_after_s_ms = http_parse_retry_after(line + at, len - at, false);
 	else if (header_is(line, len, "retry-after-ms", &at) ||

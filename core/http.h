@@ -55,6 +55,7 @@ struct http_response {
 	 * else x-ms-request-id, else request-id (Graph); letters, digits and '-' only, "" if none.
 	 */
 	char request_id[64];
+	long ratelimit_reads; /* x-ms-ratelimit-remaining-subscription-reads (ARM's bucket); -1 if none */
 	CURLcode curl_code;
 	char curl_error[CURL_ERROR_SIZE];
 };

@@ -25,7 +25,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!vm_cache_parse((const char *)data + 1, size - 1, "http://169.254.169.254", arc, NOW, &info))
 		return 0;
 	if (info.arc != arc || !vm_info_resource_id_valid(info.resource_id, arc) ||
-	    strnlen(info.vm_id, sizeof(info.vm_id)) == sizeof(info.vm_id))
+	    strnlen(info.vm_id, sizeof(info.vm_id)) == sizeof(info.vm_id) ||
+	    (info.kind == MACHINE_UNIFORM && info.set_scope[0] == '\0') || (info.kind == MACHINE_ARC) != arc)
 		__builtin_trap();
 	return 0;
 }

@@ -11,6 +11,7 @@
 
 #include "ctx.h"
 #include "dcache.h"
+#include "machine_kind.h"
 #include "uidmap.h"
 #include "error.h"
 #include "util.h"
@@ -177,13 +178,15 @@ static void load_cached(const struct login_result *r, struct dcache_entry *e, bo
 /* Ask Azure: the machine's scope, the object id, RBAC.  AZMI_OK with r->d filled, or the error in `err`. */
 static azmi_err ask_azure(struct azmi_ctx *ctx, struct login_result *r, struct azmi_error *err)
 {
+	char what[300];
 	azmi_err e;
 
 	if ((e = vm_info_get(ctx, &r->vm, err)) != AZMI_OK) {
 		step(r, "machine: cannot read the VM's scope from instance metadata: %s", err->message);
 		return e;
 	}
-	step(r, "machine: %s%s", r->vm.resource_id, r->vm.arc ? " (Azure Arc)" : "");
+	machine_describe(&r->vm, what, sizeof(what));
+	step(r, "machine: %s (%s; login needs %s)", r->vm.resource_id, what, machine_login_action(&r->vm));
 	if (r->principal.is_oid) {
 		snprintf(r->oid, sizeof(r->oid), "%.63s", r->principal.id);
 	} else if ((e = graph_user_oid(ctx, r->principal.id, r->oid, err)) != AZMI_OK) {
@@ -202,6 +205,9 @@ static azmi_err ask_azure(struct azmi_ctx *ctx, struct login_result *r, struct a
 	     r->d.correlation_id[0] ? r->d.correlation_id : "none");
 	if (r->d.reason[0])
 		step(r, "rbac: %s", r->d.reason);
+	step(r, "scope: decided at %s%s%s (%d Resource Manager request%s)", r->d.decided_scope,
+	     r->d.scope_note[0] ? ": " : "", r->d.scope_note, r->d.arm_requests,
+	     r->d.arm_requests == 1 ? "" : "s");
 	return AZMI_OK;
 }
 

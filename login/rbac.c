@@ -11,7 +11,9 @@
 
 #include "ctx.h"
 #include "error.h"
+#include "machine_kind.h"
 #include "rbac.h"
+#include "rbac_call.h"
 #include "rbac_match.h"
 #include "rbac_parse.h"
 #include "rest.h"
@@ -25,18 +27,7 @@
 #define LIST_MAX_BODY         HTTP_MAX_BODY
 #define ROLE_MAX_BODY         (256 * 1024)
 
-/* What one decision carries from call to call. */
-struct decide {
-	struct azmi_ctx *ctx;
-	struct rest_service arm;
-	const struct vm_info *vm;
-	char oid[RBAC_GUID_LEN + 1];
-	int64_t deadline;
-	struct rbac_decision *out;
-	struct azmi_error *err;
-};
-
-static void reader_hint(const struct decide *d, long status)
+static void reader_hint(const struct rbac_call *d, long status)
 {
 	if (status == 401 || status == 403)
 		err_append(d->err,
@@ -46,11 +37,16 @@ static void reader_hint(const struct decide *d, long status)
 }
 
 /* One GET to Resource Manager; on success the body is in resp. */
-static azmi_err arm_get(struct decide *d, const char *url, size_t cap, struct http_response *resp)
+static azmi_err arm_get(struct rbac_call *d, const char *url, size_t cap, struct http_response *resp)
 {
 	struct rest_call c = {&d->arm, "GET", url, NULL, d->deadline, cap};
 	azmi_err rc = rest_perform(d->ctx, &c, resp, d->err);
 
+	d->out->arm_requests++;
+	if (resp->ratelimit_reads >= 0) /* ARM's read bucket for this identity: what is left of it */
+		log_line(&d->ctx->log, AZMI_LOG_DEBUG,
+		         "arm: HTTP %ld, x-ms-ratelimit-remaining-subscription-reads %ld", resp->status,
+		         resp->ratelimit_reads);
 	if (resp->request_id[0])
 		snprintf(d->out->correlation_id, sizeof(d->out->correlation_id), "%s", resp->request_id);
 	if (rc != AZMI_OK)
@@ -62,7 +58,7 @@ typedef azmi_err page_parser(const char *body, size_t len, struct rbac_list *l, 
                              char *why, size_t whylen);
 
 /* Every page of a list, from `first` through nextLink on the same host, into `l`. */
-static azmi_err list_all(struct decide *d, const char *what, const char *first, page_parser *parse,
+static azmi_err list_all(struct rbac_call *d, const char *what, const char *first, page_parser *parse,
                          struct rbac_list *l)
 {
 	char *url = strdup(first), next[RBAC_MAX_NEXTLINK + 1], why[256];
@@ -104,14 +100,27 @@ static azmi_err list_all(struct decide *d, const char *what, const char *first, 
 	return rc;
 }
 
-static azmi_err list_url(struct decide *d, const char *kind, const char *filter, char **url)
+static azmi_err list_url(struct rbac_call *d, const char *kind, const char *filter, char **url)
 {
-	if (asprintf(url, "%s%s" AUTHZ "%s?" API "&$filter=%s", d->arm.base, d->vm->resource_id, kind,
-	             filter) < 0) {
+	if (asprintf(url, "%s%s" AUTHZ "%s?" API "&$filter=%s", d->arm.base, d->scope, kind, filter) < 0) {
 		*url = NULL;
 		return err_set(d->err, AZMI_ERR_NOMEM, "arm", 0, "out of memory");
 	}
 	return AZMI_OK;
+}
+
+azmi_err rbac_call_list(struct rbac_call *d, const char *kind, const char *filter, struct rbac_list *l)
+{
+	bool denies = strcmp(kind, "denyAssignments") == 0;
+	char *url = NULL;
+	azmi_err rc;
+
+	if ((rc = list_url(d, kind, filter, &url)) != AZMI_OK)
+		return rc;
+	rc = list_all(d, denies ? "deny assignment" : "role assignment", url,
+	              denies ? rbac_parse_denies : rbac_parse_assignments, l);
+	free(url);
+	return rc;
 }
 
 /* The context's role definitions (NULL, so nothing is kept, when out of memory). */
@@ -121,7 +130,7 @@ static struct role_cache *roles_of(struct azmi_ctx *ctx)
 }
 
 /* The definition of assignment `a`: from an earlier row, the context's cache, or Resource Manager. */
-static azmi_err role_lookup(struct decide *d, const struct rbac_assignment *a, struct rbac_role *roles,
+static azmi_err role_lookup(struct rbac_call *d, const struct rbac_assignment *a, struct rbac_role *roles,
                             size_t i, int *fetches)
 {
 	struct http_response resp;
@@ -157,8 +166,14 @@ static azmi_err role_lookup(struct decide *d, const struct rbac_assignment *a, s
 	return rc;
 }
 
+azmi_err rbac_call_role(struct rbac_call *d, const struct rbac_assignment *a, struct rbac_role *out,
+                        int *fetches)
+{
+	return role_lookup(d, a, out, 0, fetches);
+}
+
 /* Definitions of the unconditional assignments, in order, until one makes an admin. */
-static azmi_err roles_lookup(struct decide *d, const struct rbac_list *l, struct rbac_role *roles)
+static azmi_err roles_lookup(struct rbac_call *d, const struct rbac_list *l, struct rbac_role *roles)
 {
 	unsigned int admin = d->vm->arc ? RBAC_ACT_ARC_ADMIN : RBAC_ACT_ADMIN;
 	int fetches = 0;
@@ -166,7 +181,7 @@ static azmi_err roles_lookup(struct decide *d, const struct rbac_list *l, struct
 
 	for (size_t i = 0; i < l->nassignments; i++) {
 		const struct rbac_assignment *a = &l->assignments[i];
-		if (a->conditional || !rbac_scope_covers(a->scope, d->vm->resource_id))
+		if (a->conditional || !rbac_scope_covers(a->scope, d->scope))
 			continue;
 		if ((rc = role_lookup(d, a, roles, i, &fetches)) != AZMI_OK)
 			return rc;
@@ -178,12 +193,12 @@ static azmi_err roles_lookup(struct decide *d, const struct rbac_list *l, struct
 }
 
 /* Membership of the groups that deny assignments name, through Graph. */
-static azmi_err deny_membership(struct decide *d, const struct rbac_list *l, const char **groups,
+static azmi_err deny_membership(struct rbac_call *d, const struct rbac_list *l, const char **groups,
                                 bool *member, size_t *n)
 {
 	azmi_err rc;
 
-	*n = rbac_deny_groups(l, d->vm->resource_id, d->vm->arc, d->oid, groups, RBAC_MAX_GROUP_CHECK);
+	*n = rbac_deny_groups(l, d->scope, d->vm->arc, d->oid, groups, RBAC_MAX_GROUP_CHECK);
 	if (*n == (size_t)-1)
 		return err_set(
 		    d->err, AZMI_ERR_PROTOCOL, "arm", 0,
@@ -201,21 +216,43 @@ static azmi_err deny_membership(struct decide *d, const struct rbac_list *l, con
 	return rc;
 }
 
-static azmi_err decide_run(struct decide *d)
+/*
+ * The principal's assignments at d->scope.  A Uniform instance whose own
+ * scope Resource Manager refuses (400/404: it may not list assignments
+ * there) is decided at its scale set's scope instead, and the decision says so.
+ */
+static azmi_err list_assignments(struct rbac_call *d, struct rbac_list *list)
+{
+	char *url = NULL, filter[80];
+	azmi_err rc;
+
+	snprintf(filter, sizeof(filter), "atScope()+and+assignedTo('%s')", d->oid);
+	for (;;) {
+		if ((rc = list_url(d, "roleAssignments", filter, &url)) == AZMI_OK)
+			rc = list_all(d, "role assignment", url, rbac_parse_assignments, list);
+		free(url);
+		url = NULL;
+		if (!machine_scope_fallback(d->ctx, d->vm, d->scope, rc, d->err, d->out))
+			return rc;
+		rbac_list_free(list);
+		d->scope = d->vm->set_scope;
+	}
+}
+
+static azmi_err decide_run(struct rbac_call *d)
 {
 	struct rbac_list list = {0};
 	struct rbac_role *roles = NULL;
 	const char **groups = NULL;
 	bool *member = NULL;
 	size_t ngroups = 0;
-	char *url = NULL, filter[80];
-	struct rbac_eval e = {d->vm->resource_id, d->vm->arc, d->oid, &list, NULL, NULL, NULL, 0};
+	char *url = NULL;
+	struct rbac_eval e = {NULL, d->vm->arc, d->oid, &list, NULL, NULL, NULL, 0};
 	azmi_err rc;
 
-	snprintf(filter, sizeof(filter), "atScope()+and+assignedTo('%s')", d->oid);
-	if ((rc = list_url(d, "roleAssignments", filter, &url)) != AZMI_OK ||
-	    (rc = list_all(d, "role assignment", url, rbac_parse_assignments, &list)) != AZMI_OK)
+	if ((rc = list_assignments(d, &list)) != AZMI_OK)
 		goto out;
+	e.vm_scope = d->scope;
 	if ((roles = calloc(list.nassignments + 1, sizeof(*roles))) == NULL) {
 		rc = err_set(d->err, AZMI_ERR_NOMEM, "arm", 0, "out of memory");
 		goto out;
@@ -255,7 +292,7 @@ out:
 azmi_err rbac_decide(struct azmi_ctx *ctx, const struct vm_info *vm, const char *oid,
                      struct rbac_decision *out, struct azmi_error *err)
 {
-	struct decide d = {.ctx = ctx, .vm = vm, .err = err};
+	struct rbac_call d = {.ctx = ctx, .vm = vm, .err = err};
 	struct rbac_decision result;
 	struct azmi_error local;
 	azmi_err rc;
@@ -282,8 +319,16 @@ azmi_err rbac_decide(struct azmi_ctx *ctx, const struct vm_info *vm, const char 
 	d.out = &result;
 	d.deadline = ctx_deadline(ctx);
 	rest_arm_service(ctx, vm->az_environment, &d.arm);
-	rc = decide_run(&d);
+	d.scope = vm->resource_id;
+	rc = scope_decide(&d);
+	if (rc == AZMI_ERR_CACHE) { /* no shared view of the scope here: the principal's own reads */
+		err_clear(err);
+		d.scope = vm->resource_id;
+		rc = decide_run(&d);
+	}
+	snprintf(result.decided_scope, sizeof(result.decided_scope), "%s", d.scope);
 	snprintf(out->correlation_id, sizeof(out->correlation_id), "%s", result.correlation_id);
+	out->arm_requests = result.arm_requests;
 	if (rc != AZMI_OK)
 		return rc;
 	*out = result;

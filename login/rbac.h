@@ -27,22 +27,33 @@ struct azmi_ctx;
 #define RBAC_ACTION_ARC_LOGIN "Microsoft.HybridCompute/machines/login/action"
 #define RBAC_ACTION_ARC_ADMIN "Microsoft.HybridCompute/machines/loginAsAdmin/action"
 
+/* What kind of machine (login/machine_kind.h). */
+enum machine_kind { MACHINE_VM = 0, MACHINE_UNIFORM, MACHINE_FLEXIBLE, MACHINE_ARC };
+
 struct vm_info {
 	char resource_id[512]; /* compute.resourceId */
 	char subscription_id[64], resource_group[128], name[128], vm_id[64], az_environment[64];
 	bool arc; /* an Arc-enabled server (HybridCompute): the HybridCompute login actions apply */
+	enum machine_kind kind;
+	char scale_set[128];  /* vmScaleSetName: Uniform and Flexible instances; "" otherwise */
+	char instance_id[16]; /* Uniform: the instance's decimal id */
+	char set_scope[512];  /* Uniform: the scale set's resource id, the fallback scope; "" otherwise */
 };
 
 /*
  * The machine's scope from instance metadata.  An Azure VM asks IMDS
  * (GET {imds_endpoint}/metadata/instance?api-version=2021-02-01, Metadata:
  * true, never through a proxy); its resourceId must be
- * /subscriptions/<guid>/resourceGroups/<rg>/providers/Microsoft.Compute/virtualMachines/<name>.
+ * /subscriptions/<guid>/resourceGroups/<rg>/providers/Microsoft.Compute/virtualMachines/<name>
+ * (a single VM, or a Flexible scale-set instance when vmScaleSetName is set)
+ * or .../virtualMachineScaleSets/<set>/virtualMachines/<n> (a Uniform instance).
  * When the context's managed-identity source is Azure Arc, the Arc agent's
  * own metadata service answers instead (GET {IMDS_ENDPOINT, default
  * http://127.0.0.1:40342}/metadata/instance?api-version=2020-06-01) and the
  * resourceId must name a Microsoft.HybridCompute/machines resource; `arc`
- * is then set.  429 and 5xx are retried within the context's timeout.
+ * is then set.  When the agent does not answer, its configuration file
+ * (arc_agent_config, default /var/opt/azcmagent/agentconfig.json) names the
+ * machine instead.  429 and 5xx are retried within the context's timeout.
  */
 AZMI_MUST_CHECK azmi_err vm_info_get(struct azmi_ctx *ctx, struct vm_info *out, struct azmi_error *err);
 
@@ -63,6 +74,9 @@ struct rbac_decision {
 	char scope[512];         /* the granting assignment's scope; "" when denied */
 	char reason[512];        /* one readable sentence: why granted or denied */
 	char correlation_id[64]; /* x-ms-correlation-request-id (or x-ms-request-id) of the last ARM answer */
+	char decided_scope[512]; /* the scope whose assignments decided: the machine's, or its scale set's */
+	char scope_note[256];    /* why that scope, for people ("" for the machine's own) */
+	int arm_requests;        /* Resource Manager requests this decision made (0: all from the cache) */
 };
 
 /*

@@ -6,12 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "util.h"
 
-#define MAGIC "azmi-vm-info 1"
+#define MAGIC "azmi-vm-info 2"
 
 /* The next line, which must be `name` + ' ' + a printable value without spaces (may be empty). */
 static bool field(const char **p, const char *end, const char *name, char *out, size_t outlen)
@@ -35,7 +36,7 @@ bool vm_cache_parse(const char *text, size_t len, const char *base, bool arc, in
                     struct vm_info *out)
 {
 	const char *p = text, *end = text + len;
-	char got_base[2048], kind[4], when[24], id[sizeof(out->resource_id)];
+	char got_base[2048], kind[4], when[24], id[sizeof(out->resource_id)], set[sizeof(out->scale_set)];
 	struct vm_info info;
 	int64_t t;
 
@@ -49,9 +50,19 @@ bool vm_cache_parse(const char *text, size_t len, const char *base, bool arc, in
 	    !util_parse_int64(when, strlen(when), 0, INT64_MAX / 2, &t) || t > now ||
 	    now - t >= VM_CACHE_TTL || !field(&p, end, "resource_id", id, sizeof(id)) ||
 	    !field(&p, end, "vm_id", info.vm_id, sizeof(info.vm_id)) ||
-	    !field(&p, end, "az_environment", info.az_environment, sizeof(info.az_environment)) || p != end)
+	    !field(&p, end, "az_environment", info.az_environment, sizeof(info.az_environment)) ||
+	    !field(&p, end, "scale_set", set, sizeof(set)) || p != end)
 		return false;
 	if (!vm_info_split(id, arc, &info))
+		return false;
+	/* A Uniform instance's set comes from its id and must agree; a VM with a set is Flexible. */
+	if (info.kind == MACHINE_UNIFORM && strcasecmp(set, info.scale_set) != 0)
+		return false;
+	if (info.kind == MACHINE_VM && set[0] != '\0') {
+		info.kind = MACHINE_FLEXIBLE;
+		snprintf(info.scale_set, sizeof(info.scale_set), "%s", set);
+	}
+	if (info.kind == MACHINE_ARC && set[0] != '\0')
 		return false;
 	info.arc = arc;
 	*out = info;
@@ -63,9 +74,10 @@ char *vm_cache_format(const struct vm_info *info, const char *base, int64_t now)
 	char *text = NULL;
 
 	if (asprintf(&text,
-	             MAGIC "\nbase %s\narc %d\ntime %lld\nresource_id %s\nvm_id %s\naz_environment %s\n",
+	             MAGIC "\nbase %s\narc %d\ntime %lld\nresource_id %s\nvm_id %s\naz_environment %s\n"
+	                   "scale_set %s\n",
 	             base, info->arc ? 1 : 0, (long long)now, info->resource_id, info->vm_id,
-	             info->az_environment) < 0)
+	             info->az_environment, info->scale_set) < 0)
 		return NULL;
 	return text;
 }

@@ -11,8 +11,11 @@
 #include "answer.h"
 #include "ctx.h"
 #include "error.h"
+#include "frontend.h"
 #include "http.h"
+#include "arc_meta.h"
 #include "json.h"
+#include "machine_kind.h"
 #include "rbac.h"
 #include "rbac_parse.h"
 #include "retry.h"
@@ -59,6 +62,8 @@ bool vm_info_split(const char *id, bool arc, struct vm_info *out)
 	if ((end = strchr(rg, '/')) == NULL)
 		return false;
 	rglen = (size_t)(end - rg);
+	if (!arc && strncasecmp(end, MACHINE_UNIFORM_PROVIDER, strlen(MACHINE_UNIFORM_PROVIDER)) == 0)
+		return machine_uniform_split(id, out);
 	if (!name_chars(rg, rglen, 90, true) || strncasecmp(end, provider, plen) != 0)
 		return false;
 	name = end + plen;
@@ -69,6 +74,9 @@ bool vm_info_split(const char *id, bool arc, struct vm_info *out)
 	snprintf(out->subscription_id, sizeof(out->subscription_id), "%.36s", id + 15);
 	snprintf(out->resource_group, sizeof(out->resource_group), "%.*s", (int)rglen, rg);
 	snprintf(out->name, sizeof(out->name), "%s", name);
+	out->arc = arc;
+	out->kind = arc ? MACHINE_ARC : MACHINE_VM;
+	out->scale_set[0] = out->instance_id[0] = out->set_scope[0] = '\0';
 	return true;
 }
 
@@ -107,7 +115,7 @@ static azmi_err parse_instance(const char *body, size_t len, bool arc, struct vm
                                size_t whylen)
 {
 	struct json_object *obj = json_parse_bounded(body, len), *compute = NULL;
-	char id[sizeof(out->resource_id)], sub[64], rg[128], name[128];
+	char id[sizeof(out->resource_id)], sub[64], rg[128], name[128], set[128];
 	azmi_err r = AZMI_ERR_PROTOCOL;
 
 	if (obj == NULL || !json_object_is_type(obj, json_type_object) ||
@@ -118,22 +126,35 @@ static azmi_err parse_instance(const char *body, size_t len, bool arc, struct vm
 	}
 	if (!optional_field(compute, "resourceId", id, sizeof(id)) || id[0] == '\0' ||
 	    !vm_info_split(id, arc, out)) {
-		snprintf(why, whylen,
-		         "compute.resourceId is not the id of %s "
-		         "(/subscriptions/<guid>/resourceGroups/<name>%s<name>)",
-		         arc ? "an Arc-enabled server" : "a virtual machine",
-		         arc ? ARC_PROVIDER : VM_PROVIDER);
+		snprintf(why, whylen, "compute.resourceId is not the id of %s",
+		         arc ? "an Arc-enabled server (.../providers/Microsoft.HybridCompute/machines/<name>)"
+		             : "a VM (.../providers/Microsoft.Compute/virtualMachines/<name>) or a scale-set "
+		               "instance (.../virtualMachineScaleSets/<set>/virtualMachines/<n>)");
 		goto out;
 	}
 	if (!optional_field(compute, "subscriptionId", sub, sizeof(sub)) ||
 	    !optional_field(compute, "resourceGroupName", rg, sizeof(rg)) ||
 	    !optional_field(compute, "name", name, sizeof(name)) ||
 	    !optional_field(compute, "vmId", out->vm_id, sizeof(out->vm_id)) ||
-	    !optional_field(compute, "azEnvironment", out->az_environment, sizeof(out->az_environment))) {
+	    !optional_field(compute, "azEnvironment", out->az_environment, sizeof(out->az_environment)) ||
+	    !optional_field(compute, "vmScaleSetName", set, sizeof(set))) {
 		snprintf(why, whylen,
-		         "a compute field (subscriptionId, resourceGroupName, name, vmId, azEnvironment) "
-		         "is not a short printable string");
+		         "a compute field (subscriptionId, resourceGroupName, name, vmId, azEnvironment, "
+		         "vmScaleSetName) is not a short printable string");
 		goto out;
+	}
+	/* The kind comes from resourceId; vmScaleSetName only marks a Flexible instance and must agree. */
+	if (out->kind == MACHINE_UNIFORM && !same_ci(out->scale_set, set)) {
+		snprintf(why, whylen, "compute.vmScaleSetName disagrees with resourceId's scale set");
+		goto out;
+	}
+	if (set[0] != '\0' && !name_chars(set, strlen(set), 64, false)) {
+		snprintf(why, whylen, "compute.vmScaleSetName is not a scale set's name");
+		goto out;
+	}
+	if (out->kind == MACHINE_VM && set[0] != '\0') {
+		out->kind = MACHINE_FLEXIBLE;
+		snprintf(out->scale_set, sizeof(out->scale_set), "%s", set);
 	}
 	if (!same_ci(out->subscription_id, sub) || !same_ci(out->resource_group, rg) ||
 	    !same_ci(out->name, name)) {
@@ -215,6 +236,30 @@ static azmi_err ask(struct azmi_ctx *ctx, const char *name, const char *base, bo
 	}
 }
 
+/*
+ * himds did not answer (transport, timeout, 5xx): the agent's configuration
+ * file names the machine instead.  True with `info` filled; false leaves the
+ * error as it was, with the file's problem appended.
+ */
+static bool arc_offline(struct azmi_ctx *ctx, azmi_err rc, struct vm_info *info, struct azmi_error *err)
+{
+	const char *path = config_get(ctx_config(ctx), ARC_AGENT_CONFIG_KEY);
+	char why[400];
+
+	if (rc != AZMI_ERR_UNAVAILABLE && rc != AZMI_ERR_TIMEOUT && rc != AZMI_ERR_ENDPOINT)
+		return false;
+	if (path == NULL)
+		path = ARC_AGENT_CONFIG_DEFAULT;
+	if (arc_meta_read(path, info, why, sizeof(why)) != AZMI_OK) {
+		err_append(err, "the agent's configuration file did not help either: %s", why);
+		return false;
+	}
+	log_line(&ctx->log, AZMI_LOG_INFO,
+	         "arc: the agent's metadata service did not answer; the machine's scope from %s", path);
+	err_clear(err);
+	return true;
+}
+
 /* The private directory of the token cache, where the scope is kept between logins; -1 when off. */
 static int cache_dir(struct azmi_ctx *ctx)
 {
@@ -251,7 +296,9 @@ azmi_err vm_info_get(struct azmi_ctx *ctx, struct vm_info *out, struct azmi_erro
 	}
 	http_response_init(&resp, INSTANCE_MAX_BODY);
 	rc = ask(ctx, name, base, arc, url, ctx_deadline(ctx), &resp, err);
-	if (rc == AZMI_OK) {
+	if (rc != AZMI_OK && arc && arc_offline(ctx, rc, &info, err)) {
+		rc = AZMI_OK;
+	} else if (rc == AZMI_OK) {
 		rc = parse_instance(resp.body.data ? resp.body.data : "", resp.body.len, arc, &info, why,
 		                    sizeof(why));
 		if (rc != AZMI_OK)

@@ -25,6 +25,7 @@
 #include "frontend.h"
 #include "jwt_verify.h"
 #include "login_conf.h"
+#include "machine_kind.h"
 #include "ssh_ticket.h"
 #include "statefile.h"
 #include "uidmap.h"
@@ -296,7 +297,7 @@ static void quoted(char *dst, size_t len, const char *src)
 static void log_decision(pam_handle_t *pamh, const char *user, const struct login_result *r)
 {
 	char u[LOGIN_NAME_MAX], p[LOGIN_NAME_MAX], scope[512], what[1200], role[256], rscope[512],
-	    reason[512];
+	    reason[512], dscope[512], kind[600];
 	int prio = LOG_NOTICE;
 
 	quoted(u, sizeof(u), user);
@@ -319,8 +320,16 @@ static void log_decision(pam_handle_t *pamh, const char *user, const struct logi
 		snprintf(what, sizeof(what), "decision=%s reason=\"%s\"", login_outcome_name(r->outcome),
 		         reason);
 	}
-	pam_syslog(pamh, prio, "user=\"%s\" principal=\"%s\" oid=%s vm=\"%s\" %s correlation_id=%s", u, p,
-	           r->oid[0] ? r->oid : "-", scope, what, r->d.correlation_id[0] ? r->d.correlation_id : "-");
+	/* Which kind of machine, and the scope that decided when it is not the machine's own (Uniform). */
+	quoted(dscope, sizeof(dscope), r->d.decided_scope);
+	snprintf(kind, sizeof(kind), " kind=%s%s%s%s",
+	         r->vm.resource_id[0] ? machine_kind_name(r->vm.kind) : "-",
+	         dscope[0] && strcmp(dscope, scope) != 0 ? " decided_scope=\"" : "",
+	         dscope[0] && strcmp(dscope, scope) != 0 ? dscope : "",
+	         dscope[0] && strcmp(dscope, scope) != 0 ? "\"" : "");
+	pam_syslog(pamh, prio, "user=\"%s\" principal=\"%s\" oid=%s vm=\"%s\"%s %s correlation_id=%s", u, p,
+	           r->oid[0] ? r->oid : "-", scope, kind, what,
+	           r->d.correlation_id[0] ? r->d.correlation_id : "-");
 }
 
 PAM_AZMI_EXPORT int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)

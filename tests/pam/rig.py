@@ -33,6 +33,7 @@ NSS_SO = os.environ.get("AZMI_TEST_NSS_SO") or os.path.join(BUILD, "libnss_azmi.
 AZMI = os.environ.get("AZMI_TEST_AZMI") or os.path.join(BUILD, "azmi")
 PROGS = os.path.join(BUILD, "tests", "pam")
 STATEDIR = "/var/lib/azmi"
+ARC_PORT = 40342  # the Arc agent's himds (identity and instance metadata) on its own port
 AZURE_HOSTS = ("management.azure.com", "graph.microsoft.com", "login.microsoftonline.com")
 sys.path.insert(0, os.path.join(ROOT, "tests", "standin"))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
@@ -147,11 +148,13 @@ class Rig:
         self.ca = self.pki["ca"]
 
     def start_standin(self):
-        """IMDS at 169.254.169.254:80; ARM and Graph over https on 127.0.0.1:443."""
+        """IMDS at 169.254.169.254:80; ARM and Graph over https on 127.0.0.1:443; the Arc agent's
+        himds on 127.0.0.1:40342 (used only by tests that point IDENTITY_ENDPOINT/IMDS_ENDPOINT there)."""
         self.standin = standin_client.Standin(
             bind="169.254.169.254", port=80,
             listeners=[{"name": "azure", "role": "main", "bind": "127.0.0.1", "port": 443,
-                        "cert": self.pki["cert"], "key": self.pki["key"]}])
+                        "cert": self.pki["cert"], "key": self.pki["key"]},
+                       {"name": "arc", "role": "arc", "bind": "127.0.0.1", "port": ARC_PORT}])
         self.standin.start()
 
     def stop(self):

@@ -12,6 +12,7 @@ tests/suite-30-pam.sh (see rig.py for the world it builds).  Parts:
   sshcert-pam  the account phase's certificate path through pamtester (the ASan run takes it too)
   identity issue 11: UID, group-name, case and reused-name attacks refused (sshd, sudo, NSS, PAM)
   harden   issue 11 findings 5-8: umask, proxies, az, cache directory, tokens, time budget, IMDS cache
+  fleet    issue 17: Uniform and Flexible scale-set instances, Arc-enabled servers, ARM throttling
   app      the seed's Flask app through azmi serve, with PostgreSQL's pam method (only when named:
            suite 35-apps)
 AZMI_PAM_PARTS may name a subset.  Last line: "30-pam: N passed, M failed".
@@ -26,12 +27,13 @@ from rig import Results, Rig  # noqa: E402
 import test_exports  # noqa: E402
 import test_nss  # noqa: E402
 
-PARTS = [("exports", test_exports.run_tests, False), ("nss", test_nss.run_tests, False)]
 import test_sshcert  # noqa: E402
+
+PARTS = [("exports", test_exports.run_tests, False), ("nss", test_nss.run_tests, False)]
 ONLY_WHEN_NAMED = ("app",)
 for name, mod in (("pam", "test_pam"), ("auth", "test_auth"), ("cache", "test_cache"), ("cli", "test_cli"),
-                  ("sshd", "test_sshd"), ("sshcert", "test_sshcert"), ("identity", "test_identity"), ("harden", "test_harden"),
-                  ("app", "test_app")):
+                  ("sshd", "test_sshd"), ("sshcert", "test_sshcert"), ("identity", "test_identity"),
+                  ("harden", "test_harden"), ("fleet", "test_fleet"), ("app", "test_app")):
     PARTS.append((name, __import__(mod).run_tests, True))
     if name == "sshcert":
         PARTS.append(("sshcert-pam", test_sshcert.run_pam_tests, True))

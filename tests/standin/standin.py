@@ -66,6 +66,7 @@ import http
 import http.server
 import json
 import os
+import re
 import secrets
 import socket
 import ssl
@@ -107,6 +108,27 @@ IMDS_INSTANCE_API_VERSIONS = (
     "2022-07-01", "2022-08-01", "2022-11-01", "2023-07-01", "2023-11-15", "2024-03-15",
 )
 
+# /fleet/<n>/metadata/...: IMDS as instance <n> of a simulated fleet (bench/fleet.py).
+FLEET_PREFIX = re.compile(r"^/fleet/(\d{1,6})(/metadata/.*)$")
+
+
+def fleet_instance(c, n):
+    """The config as instance `n` of the fleet (config "fleet": {"mode": "uniform" | "own", "name"}):
+    uniform: instance n of a Uniform scale set, all sharing the set's identity; own: a Flexible
+    instance (VM <name>_<n>) with an identity of its own (as every Arc-enabled server has)."""
+    f = c.get("fleet") or {}
+    name = f.get("name", "vmss-fleet")
+    if f.get("mode") == "uniform":
+        c["scale_set"] = {"mode": "uniform", "name": name, "instance_id": str(n)}
+    else:
+        c["scale_set"] = {"mode": "flexible", "name": name}
+        c["vm_name"] = "%s_%06d" % (name, n)
+        c["vm_id"] = str(uuid.uuid5(uuid.NAMESPACE_URL, "fleet-vm/%d" % n))
+        c["system_identity"] = {"client_id": str(uuid.uuid5(uuid.NAMESPACE_URL, "fleet-client/%d" % n)),
+                                "object_id": str(uuid.uuid5(uuid.NAMESPACE_URL, "fleet-object/%d" % n))}
+    return c
+
+
 # Made-up but well-formed identifiers.  Every default can be changed through
 # POST /_standin/config.
 DEFAULT_CONFIG = {
@@ -118,6 +140,11 @@ DEFAULT_CONFIG = {
     "location": "westeurope",
     "az_environment": "AzurePublicCloud",
     "private_ip": "10.0.0.4",
+    # A scale-set instance: null (a single VM), or {"mode": "uniform" | "flexible", "name": set name,
+    # "instance_id": decimal id (uniform)}.  Uniform: resourceId .../virtualMachineScaleSets/<name>/
+    # virtualMachines/<id> and compute.name <name>_<id>; flexible: an ordinary VM (vm_name) whose
+    # vmScaleSetName is <name>.
+    "scale_set": None,
     # The VM's system-assigned identity; null means the VM has none.
     "system_identity": {
         "client_id": "7f3e2d1c-0b9a-4876-a5c4-3e2f1d0c9b8a",
@@ -343,6 +370,8 @@ class Standin:
             self.scripts = {}
             self.rate_times = []
             self.arc_secrets = set()
+        import standin_arm  # its token buckets start full again
+        standin_arm.reset_buckets()
 
     def log(self, fmt, *args):
         if self.verbose:
@@ -358,8 +387,20 @@ class Standin:
     @staticmethod
     def vm_resource_id(c, arm_case=True):
         rg = "resourceGroups" if arm_case else "resourcegroups"
+        ss = c.get("scale_set") or {}
+        if ss.get("mode") == "uniform":
+            return "/subscriptions/%s/%s/%s/providers/Microsoft.Compute/virtualMachineScaleSets/%s/" \
+                "virtualMachines/%s" % (c["subscription_id"], rg, c["resource_group"], ss["name"],
+                                        ss.get("instance_id", "0"))
         return "/subscriptions/%s/%s/%s/providers/Microsoft.Compute/virtualMachines/%s" % (
             c["subscription_id"], rg, c["resource_group"], c["vm_name"])
+
+    @staticmethod
+    def vm_compute_name(c):
+        ss = c.get("scale_set") or {}
+        if ss.get("mode") == "uniform":
+            return "%s_%s" % (ss["name"], ss.get("instance_id", "0"))
+        return c["vm_name"]
 
     @staticmethod
     def user_identities(c):
@@ -702,6 +743,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         parsed = urllib.parse.urlsplit(self.path)
         path = parsed.path
         query = urllib.parse.parse_qs(parsed.query, keep_blank_values=True)
+        self.fleet_n = None
+        m = FLEET_PREFIX.match(path)
+        if m and self.server.role == "main":  # one instance of a simulated fleet (config "fleet")
+            self.fleet_n, path = int(m.group(1)), m.group(2)
         try:
             if path.startswith(CONTROL_PREFIX):
                 self.send_answer(self.control(method, path, query, body))
@@ -871,6 +916,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def route(self, method, path, query, entry):
         st = self.server.standin
         c = st.cfg()
+        if getattr(self, "fleet_n", None) is not None:
+            c = fleet_instance(c, self.fleet_n)
         role = self.server.role
         if role == "arc":
             if path == ARC_PATH:
@@ -986,7 +1033,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 "azEnvironment": c["az_environment"],
                 "isHostCompatibilityLayerVm": "false",
                 "location": c["location"],
-                "name": c["vm_name"],
+                "name": st.vm_compute_name(c),
                 "osType": "Linux",
                 "provider": "Microsoft.Compute",
                 "resourceGroupName": c["resource_group"],
@@ -995,6 +1042,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 "tags": "",
                 "tagsList": [],
                 "vmId": c["vm_id"],
+                "vmScaleSetName": (c.get("scale_set") or {}).get("name", ""),
                 "vmSize": "Standard_B2s",
                 "zone": "",
                 "userAssignedIdentities": ids,

@@ -111,6 +111,13 @@ DEFAULTS = {
         "role_definitions": [],
         "role_assignments": [],
         "deny_assignments": [],
+        # [{"scope": "vm" (as role assignment scopes), "status": 404 | 400}]: list requests at
+        # exactly that scope are refused (as ARM may refuse a Uniform scale-set instance's scope).
+        "refuse_scopes": [],
+        # null, or {"burst": 250, "refill_per_s": 25}: ARM's read token bucket, one per caller
+        # (the token's oid); an empty bucket answers 429 with Retry-After (whole seconds until
+        # one token is back) and every answer carries x-ms-ratelimit-remaining-subscription-reads.
+        "throttle": None,
     },
     "graph": {
         "audiences": ["https://graph.microsoft.com"],
@@ -146,7 +153,16 @@ def rg_scope(c):
 
 
 def vm_scope(c):
+    """The machine's own scope: a VM, or a Uniform scale-set instance (config scale_set)."""
+    ss = c.get("scale_set") or {}
+    if ss.get("mode") == "uniform":
+        return "%s/virtualMachines/%s" % (scale_set_scope(c), ss.get("instance_id", "0"))
     return "%s/providers/Microsoft.Compute/virtualMachines/%s" % (rg_scope(c), c["vm_name"])
+
+
+def scale_set_scope(c):
+    ss = c.get("scale_set") or {}
+    return "%s/providers/Microsoft.Compute/virtualMachineScaleSets/%s" % (rg_scope(c), ss.get("name", "vmss"))
 
 
 def machine_scope(c):
@@ -158,6 +174,8 @@ def expand_scope(c, s):
         return vm_scope(c)
     if s == "machine":
         return machine_scope(c)
+    if s == "scale_set":
+        return scale_set_scope(c)
     if s == "rg":
         return rg_scope(c)
     if s == "subscription":
@@ -413,6 +431,38 @@ def page(handler, c, path, query, items):
     return 200, body, {}
 
 
+_buckets = {}
+
+
+def take_token(st, arm, who):
+    """None when the caller's bucket had a token (taken), else the 429 answer."""
+    t = arm.get("throttle")
+    if not t:
+        return None
+    burst, rate = float(t.get("burst", 250)), float(t.get("refill_per_s", 25))
+    now = time.monotonic()
+    with st.lock:
+        tokens, last = _buckets.get(who, (burst, now))
+        tokens = min(burst, tokens + (now - last) * rate)
+        if tokens >= 1:
+            _buckets[who] = (tokens - 1, now)
+            st.arm_remaining = int(tokens - 1)
+            return None
+        _buckets[who] = (tokens, now)
+    wait = max(1, int((1 - tokens) / rate + 0.999))
+    status, body, headers = arm_error(429, "TooManyRequests",
+                                      "Number of 'read' requests for subscription actor '%s' exceeded. "
+                                      "Please try again after '%d' seconds after the additional tokens are "
+                                      "available." % (who, wait))
+    headers["Retry-After"] = str(wait)
+    headers["x-ms-ratelimit-remaining-subscription-reads"] = "0"
+    return status, body, headers
+
+
+def reset_buckets():
+    _buckets.clear()
+
+
 def arm_route(handler, st, c, method, path, query):
     arm = settings(c, "arm")
     scope, rest = split_arm_path(path)
@@ -440,7 +490,15 @@ def arm_route(handler, st, c, method, path, query):
                          "'Microsoft.Authorization/%s/read' over scope '%s' or the scope is invalid. If access "
                          "was recently granted, please refresh your credentials."
                          % (claims.get("oid"), claims.get("oid"), kind, scope))
+    throttled = take_token(st, arm, str(claims.get("oid", "")).lower())
+    if throttled is not None:
+        return throttled
     flt = query.get("$filter", [None])[0]
+    for r in arm.get("refuse_scopes") or []:
+        if kind in ("roleassignments", "denyassignments") and norm(expand_scope(c, r["scope"])) == norm(scope):
+            status = int(r.get("status", 404))
+            return arm_error(status, "InvalidResourceType" if status == 400 else "ResourceNotFound",
+                             "The scope '%s' cannot be used to list %s." % (scope, kind))
     if kind == "roledefinitions":
         parts = rest.split("/")
         if len(parts) == 2 and parts[1]:
@@ -468,10 +526,12 @@ def arm_route(handler, st, c, method, path, query):
     return page(handler, c, path, query, chosen)
 
 
-def arm_headers(headers):
+def arm_headers(headers, remaining=None):
     headers.setdefault("x-ms-correlation-request-id", str(uuid.uuid4()))
     headers.setdefault("x-ms-request-id", str(uuid.uuid4()))
     headers.setdefault("x-ms-ratelimit-remaining-tenant-reads", "11999")
+    if remaining is not None:
+        headers.setdefault("x-ms-ratelimit-remaining-subscription-reads", str(remaining))
     return headers
 
 
@@ -547,8 +607,9 @@ def graph_route(handler, st, c, method, path, query, entry):
 def route(handler, st, c, method, path, query, entry):
     """(status, body, headers) for an ARM or Graph path, else None."""
     if is_arm_path(path):
+        st.arm_remaining = None
         status, body, headers = arm_route(handler, st, c, method, path, query)
-        return status, body, arm_headers(headers)
+        return status, body, arm_headers(headers, getattr(st, "arm_remaining", None))
     if is_graph_path(path):
         status, body, headers = graph_route(handler, st, c, method, path, query, entry)
         return status, body, graph_headers(handler, headers)

@@ -492,8 +492,44 @@ static void test_vm_resource_ids(void **state)
 	    {"/subscriptions/" SUB "/resourceGroups/rg/providers/Microsoft.HybridCompute/machines/m", false,
 	     false},
 	    {VM_SCOPE, true, false},
+	    /* Uniform scale-set instances (issue 17): a decimal instance id under a set. */
 	    {"/subscriptions/" SUB "/resourceGroups/rg/providers/Microsoft.Compute/virtualMachineScaleSets/s/"
 	     "virtualMachines/0",
+	     false, true},
+	    {"/subscriptions/" SUB
+	     "/resourceGroups/rg/providers/microsoft.compute/VIRTUALMACHINESCALESETS/s-1/"
+	     "virtualmachines/4294967295",
+	     false, true},
+	    {"/subscriptions/" SUB "/resourceGroups/rg/providers/Microsoft.Compute/virtualMachineScaleSets/s/"
+	     "virtualMachines/0",
+	     true, false},
+	    {"/subscriptions/" SUB "/resourceGroups/rg/providers/Microsoft.Compute/virtualMachineScaleSets/s/"
+	     "virtualMachines/01",
+	     false, false},
+	    {"/subscriptions/" SUB "/resourceGroups/rg/providers/Microsoft.Compute/virtualMachineScaleSets/s/"
+	     "virtualMachines/-1",
+	     false, false},
+	    {"/subscriptions/" SUB "/resourceGroups/rg/providers/Microsoft.Compute/virtualMachineScaleSets/s/"
+	     "virtualMachines/12345678901",
+	     false, false},
+	    {"/subscriptions/" SUB "/resourceGroups/rg/providers/Microsoft.Compute/virtualMachineScaleSets/s/"
+	     "virtualMachines/vm1",
+	     false, false},
+	    {"/subscriptions/" SUB "/resourceGroups/rg/providers/Microsoft.Compute/virtualMachineScaleSets/s/"
+	     "virtualMachines/",
+	     false, false},
+	    {"/subscriptions/" SUB "/resourceGroups/rg/providers/Microsoft.Compute/virtualMachineScaleSets/s",
+	     false, false},
+	    {"/subscriptions/" SUB
+	     "/resourceGroups/rg/providers/Microsoft.Compute/virtualMachineScaleSets/s./"
+	     "virtualMachines/3",
+	     false, false},
+	    {"/subscriptions/" SUB "/resourceGroups/rg/providers/Microsoft.Compute/virtualMachineScaleSets/s/"
+	     "virtualMachines/3/x",
+	     false, false},
+	    {"/subscriptions/" SUB
+	     "/resourceGroups/r g/providers/Microsoft.Compute/virtualMachineScaleSets/s/"
+	     "virtualMachines/3",
 	     false, false},
 	    {"/subscriptions/" SUB "/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm/x",
 	     false, false},
