@@ -172,7 +172,7 @@ install: all
 # The layers hold: each include path below must refuse the header named beside it (a front end the
 # context's layout, the core the login and registry libraries, each library the other), and a front
 # end must reach the internal API.  tests/suite-05-exports.sh runs it.
-LAYER_PROBES := FRONT_INC:ctx.h FRONT_INC:http.h CORE_INC:rbac.h CORE_INC:acr.h LOGIN_INC:acr.h \
+LAYER_PROBES := FRONT_INC:ctx.h FRONT_INC:http.h FRONT_INC:exchange.h CORE_INC:rbac.h CORE_INC:acr.h LOGIN_INC:acr.h \
                 REGISTRY_INC:rbac.h
 layer-check:
 	@set -e; for p in $(LAYER_PROBES); do \

@@ -48,7 +48,7 @@ static azmi_err entra_begin(const char *name, const struct settings *s, const ch
 		len--;
 	out->method = "POST";
 	out->use_proxy = true;
-	out->retry_flags = RETRY_ENTRA;
+	out->kind = EP_ENTRA;
 	if (asprintf(&out->url, "%s/%s/oauth2/v2.0/token", s->authority_host, s->tenant_id) < 0) {
 		out->url = NULL;
 		goto out;
