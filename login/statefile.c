@@ -131,7 +131,14 @@ int sfile_lock(int dirfd, const char *name, int *fd)
 	return 0;
 }
 
+static const char *state_dir = AZMI_STATEDIR;
+
+void sfile_use_state_dir(const char *dir)
+{
+	state_dir = dir != NULL ? dir : AZMI_STATEDIR;
+}
+
 int sfile_state_dir(bool create, int *fd)
 {
-	return sfile_dir_open(AT_FDCWD, AZMI_STATEDIR, create, 0755, fd);
+	return sfile_dir_open(AT_FDCWD, state_dir, create, 0755, fd);
 }

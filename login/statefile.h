@@ -40,4 +40,10 @@ int sfile_lock(int dirfd, const char *name, int *fd);
 /* The state directory (AZMI_STATEDIR), created 0755 when `create`.  0 and *fd, or an errno. */
 int sfile_state_dir(bool create, int *fd);
 
+/*
+ * A test's seam: another state directory (NULL: AZMI_STATEDIR again), so a
+ * unit test can hold decisions without the machine's.  Nothing else calls it.
+ */
+void sfile_use_state_dir(const char *dir);
+
 #endif
