@@ -17,40 +17,16 @@
 #define DEFAULT_IMDS_ENDPOINT "http://169.254.169.254"
 #define DEFAULT_TIMEOUT_MS    (90 * 1000L)
 
-/* Every key any part of azmi reads, so a typo can be reported. */
+/*
+ * Every key any part of azmi reads, so a typo can be reported: each part's
+ * config_keys.def, joined by the build.  The whole list is compiled in (not
+ * registered at run time), so a program that links only libazmi accepts the
+ * login, registry and curl keys of a shared azmi.conf without a warning.
+ */
 static const char *const known_keys[] = {
-    /* core */
-    "imds_endpoint",
-    "ca_file",
-    "cloud",
-    "timeout",
-    "cache_dir",
-    "cache",
-    "use_azure_cli",
-    "proxy",
-    /* curl plug-in */
-    "curl_rule",
-    "storage_version",
-    "curl_retry_on_challenge",
-    /* container registries */
-    "acr_registries",
-    /* logins */
-    "allowed_domains",
-    "user_map",
-    "upn_suffix",
-    "admin_group",
-    "cache_ttl",
-    "offline_grace",
-    "uid_range",
-    "arm_endpoint",
-    "graph_endpoint",
-    "tenant",
-    "audiences",
-    "require",
-    "required_roles",
-    "admin_roles",
-    "required_groups",
-    "authority",
+#define CONFIG_KEY(name) #name,
+#include "config_keys_all.def"
+#undef CONFIG_KEY
 };
 
 bool config_key_is_known(const char *key)

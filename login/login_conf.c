@@ -10,10 +10,11 @@
 #include "principal.h"
 #include "util.h"
 
+/* The file keys this library owns: config_keys.def beside this file (the core's list includes them). */
 static const char *const file_keys[] = {
-    "allowed_domains", "user_map",       "upn_suffix",  "admin_group",     "cache_ttl",
-    "offline_grace",   "uid_range",      "tenant",      "authority",       "audiences",
-    "require",         "required_roles", "admin_roles", "required_groups",
+#define CONFIG_KEY(name) #name,
+#include "config_keys.def"
+#undef CONFIG_KEY
 };
 
 void login_conf_init(struct login_conf *c)
