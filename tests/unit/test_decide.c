@@ -313,7 +313,7 @@ static void test_decision_table(void **state)
 			for (int k = 0; k < res.nsteps; k++)
 				print_message("%s: %s\n", r->name, res.steps[k]);
 		if (res.outcome == LOGIN_DENIED)
-			CHECK(fails, loaded == ENOENT, "%s: the cached decision survived a denial (%d)",
+			CHECK(fails, loaded == -ENOENT, "%s: the cached decision survived a denial (%d)",
 			      r->name, loaded);
 		if (res.outcome == LOGIN_GRANTED && res.source == LOGIN_FROM_AZURE)
 			CHECK(fails, loaded == 0 && after.when == NOW && after.level == (int)res.level,
