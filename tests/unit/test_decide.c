@@ -7,9 +7,11 @@
  */
 #include "unit.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -360,11 +362,54 @@ static void test_role_cache(void **state)
 	azmi_ctx_free(ctx);
 }
 
+/* A denial whose cached grant cannot be removed says so in its steps (the result was once ignored). */
+static void test_forget_failure(void **state)
+{
+	static const struct row grant = {"grant", A_USER, A_USER, A_USER, C_USER, 10, 300, 3600};
+	struct azmi_ctx *ctx = NULL;
+	struct azmi_error err = AZMI_ERROR_INIT;
+	struct login_conf c;
+	struct login_opts o = {.use_cache = false, .update_cache = true, .local_uid = -1, .now = NOW};
+	struct login_result res;
+	char why[200], *dir = unit_path(state_dir, "decisions"), *file = NULL;
+	struct dirent *d;
+	DIR *dh;
+	bool said = false;
+
+	(void)state;
+	put_cached(&grant);
+	assert_non_null(dh = opendir(dir));
+	while ((d = readdir(dh)) != NULL)
+		if (d->d_name[0] == 'd')
+			file = unit_path(dir, d->d_name);
+	closedir(dh);
+	assert_non_null(file);
+	/* The decision's file turned into a directory: it can be neither read nor unlinked. */
+	assert_int_equal(unlink(file), 0);
+	assert_int_equal(mkdir(file, 0700), 0);
+	login_conf_init(&c);
+	assert_int_equal(login_conf_set(&c, "allowed_domains", "contoso.com", why, sizeof(why)), LCONF_OK);
+	az.metadata = az.graph = A_USER;
+	az.arm = A_NONE;
+	assert_int_equal(azmi_ctx_new(&ctx, conf_path, &err), AZMI_OK);
+	login_ctx_defaults(ctx);
+	login_decide(ctx, &c, UPN, &o, &res);
+	azmi_ctx_free(ctx);
+	assert_int_equal(res.outcome, LOGIN_DENIED);
+	for (int k = 0; k < res.nsteps; k++)
+		said = said || strstr(res.steps[k], "cache: cannot forget the earlier decision") != NULL;
+	assert_true(said);
+	assert_int_equal(rmdir(file), 0);
+	free(file);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_decision_table),
 	    cmocka_unit_test(test_role_cache),
+	    cmocka_unit_test(test_forget_failure),
 	};
 
 	return cmocka_run_group_tests_name("decide", tests, setup, teardown);
