@@ -69,7 +69,7 @@ int sfile_dir_open(int atfd, const char *path, bool create, mode_t mode, int *fd
 	*fd = -1;
 	/* Writers (create) also put back the mode an earlier umask took away: NSS reads this in every process. */
 	if ((r = fileio_dir_open(atfd, path, mode, create, create, &d)) != 0)
-		return -r;
+		return r;
 	if (fstat(d, &st) != 0 || !owner_ok(&st) || (st.st_mode & 022) != 0 ||
 	    ((mode & 077) == 0 && (st.st_mode & 077) != 0)) {
 		close(d);
