@@ -110,16 +110,18 @@ static void transport_hint(void *arg, bool answered, azmi_err rc, const struct h
 
 /*
  * POST `form` to https://<registry><path> through the exchange (408, 429,
- * 5xx and dropped connections retried until `deadline`).  AZMI_OK when a 200
- * is in `resp`, else the error (the registry's status and error text, or the
- * transport's); the caller frees `resp` in every case.
+ * 5xx and dropped connections retried until `deadline`) and take the bearer
+ * token in the answer's `field`.  *status gets the last HTTP status (0 if
+ * none); on failure the error names the request, the status and the
+ * registry's error text, or the transport's error.
  */
-static azmi_err registry_post(struct azmi_ctx *ctx, const char *registry, const char *path, const char *about,
-                              const char *form, int64_t deadline, struct http_response *resp,
-                              struct azmi_error *err)
+static azmi_err registry_token(struct azmi_ctx *ctx, const char *registry, const char *path,
+                               const char *about, const char *form, const char *field, int64_t deadline,
+                               struct azmi_token **out, long *status, struct azmi_error *err)
 {
-	char url[ACR_MAX_HOST + 32];
+	char url[ACR_MAX_HOST + 32], what[1024], why[256];
 	struct http_request hr = {0};
+	struct http_response resp;
 	struct exchange x = {
 	    .kind = EP_REGISTRY,
 	    .name = "acr",
@@ -132,6 +134,7 @@ static azmi_err registry_post(struct azmi_ctx *ctx, const char *registry, const 
 	    .error_text = acr_error_text,
 	    .arg = (void *)(uintptr_t)registry,
 	};
+	azmi_err r;
 
 	snprintf(url, sizeof(url), "https://%s%s", registry, path);
 	hr.method = "POST";
@@ -141,7 +144,15 @@ static azmi_err registry_post(struct azmi_ctx *ctx, const char *registry, const 
 	hr.body_len = strlen(form);
 	hr.ca_file = ctx->settings.ca_file;
 	hr.proxy = settings_proxy(&ctx->settings);
-	return exchange_perform(&x, resp, err);
+	r = exchange_perform(&x, &resp, err);
+	*status = resp.status;
+	if (r == AZMI_OK && (r = acr_answer_parse(resp.body.data, resp.body.len, field, util_now(), registry,
+	                                          out, why, sizeof(why))) != AZMI_OK) {
+		exchange_describe(&x, what, sizeof(what));
+		err_set(err, r, "acr", 200, "%s: HTTP 200 but %s", what, why);
+	}
+	http_response_free(&resp);
+	return r;
 }
 
 /* "name=<escaped value>" appended to the form; false when out of memory.  Values may be secrets. */
@@ -166,8 +177,7 @@ static azmi_err exchange(struct azmi_ctx *ctx, const char *registry, const struc
                          const struct who *w, int64_t deadline, struct azmi_token **out, long *status,
                          struct azmi_error *err)
 {
-	struct http_response resp;
-	char what[ACR_MAX_HOST + 160], about[128], why[256];
+	char what[ACR_MAX_HOST + 160], about[128];
 	char *form = NULL;
 	azmi_err r;
 
@@ -180,13 +190,9 @@ static azmi_err exchange(struct azmi_ctx *ctx, const char *registry, const struc
 		return err_set(err, AZMI_ERR_NOMEM, "acr", 0, "acr: out of memory");
 	}
 	log_line(&ctx->log, AZMI_LOG_INFO, "acr: %s", what);
-	r = registry_post(ctx, registry, "/oauth2/exchange", about, form, deadline, &resp, err);
+	r = registry_token(ctx, registry, "/oauth2/exchange", about, form, "refresh_token", deadline, out,
+	                   status, err);
 	util_free_secret(form);
-	*status = resp.status;
-	if (r == AZMI_OK && (r = acr_answer_parse(resp.body.data, resp.body.len, "refresh_token", util_now(),
-	                                          registry, out, why, sizeof(why))) != AZMI_OK)
-		err_set(err, r, "acr", 200, "acr: %s: HTTP 200 but %s", what, why);
-	http_response_free(&resp);
 	return r;
 }
 
@@ -377,16 +383,13 @@ static azmi_err scoped_token(struct azmi_ctx *ctx, const char *registry, const c
                              const struct azmi_token *refresh, int64_t deadline, struct azmi_token **out,
                              long *status, struct azmi_error *err)
 {
-	struct http_response resp;
-	char what[ACR_MAX_HOST + ACR_MAX_SCOPE + 64], about[ACR_MAX_SCOPE + 32], why[256],
-	    one[ACR_MAX_SCOPE + 1];
+	char about[ACR_MAX_SCOPE + 32], one[ACR_MAX_SCOPE + 1];
 	char *form = NULL;
 	bool ok;
 	azmi_err r;
 
 	*status = 0;
 	snprintf(about, sizeof(about), "for scope \"%s\"", scope);
-	snprintf(what, sizeof(what), "POST https://%s/oauth2/token %s", registry, about);
 	ok = form_add(&form, "grant_type", "refresh_token") && form_add(&form, "service", registry);
 	/* Several scopes go as several scope parameters. */
 	for (const char *s = scope; ok && *s != '\0';) {
@@ -400,13 +403,9 @@ static azmi_err scoped_token(struct azmi_ctx *ctx, const char *registry, const c
 		util_free_secret(form);
 		return err_set(err, AZMI_ERR_NOMEM, "acr", 0, "acr: out of memory");
 	}
-	r = registry_post(ctx, registry, "/oauth2/token", about, form, deadline, &resp, err);
+	r = registry_token(ctx, registry, "/oauth2/token", about, form, "access_token", deadline, out, status,
+	                   err);
 	util_free_secret(form);
-	*status = resp.status;
-	if (r == AZMI_OK && (r = acr_answer_parse(resp.body.data, resp.body.len, "access_token", util_now(),
-	                                          registry, out, why, sizeof(why))) != AZMI_OK)
-		err_set(err, r, "acr", 200, "acr: %s: HTTP 200 but %s", what, why);
-	http_response_free(&resp);
 	return r;
 }
 
