@@ -249,17 +249,17 @@ static const char *const arm_hosts[] = {"https://management.azure.com",
 static const char *const graph_hosts[] = {"https://graph.microsoft.com", "https://graph.microsoft.us",
                                           "https://microsoftgraph.chinacloudapi.cn"};
 
-int settings_parse_cloud(const char *name, enum azmi_cloud *out)
+bool settings_parse_cloud(const char *name, enum azmi_cloud *out)
 {
 	static const char *const names[] = {"AzureCloud", "AzureUSGovernment", "AzureChinaCloud"};
 
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
 		if (strcmp(name, names[i]) == 0) {
 			*out = (enum azmi_cloud)i;
-			return 0;
+			return true;
 		}
 	}
-	return -1;
+	return false;
 }
 
 const char *settings_cloud_arm(enum azmi_cloud cloud)
@@ -372,7 +372,7 @@ static azmi_err settings_from_file(struct settings *s, struct config_file *cf, s
 		s->timeout_ms = (long)n * 1000;
 	}
 	if ((v = config_get(cf, "cloud")) != NULL) {
-		if (settings_parse_cloud(v, &s->cloud) != 0)
+		if (!settings_parse_cloud(v, &s->cloud))
 			return err_set(err, AZMI_ERR_CONFIG, "config", 0,
 			               "%s: cloud must be AzureCloud, AzureUSGovernment or AzureChinaCloud",
 			               where);
