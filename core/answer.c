@@ -42,7 +42,7 @@ azmi_err answer_parse(const char *body, size_t len, int64_t now, const char *res
 		snprintf(why, whylen, "field token_type is not Bearer");
 		goto out;
 	}
-	if (expiry_from_answer(obj, now, &exp, why, whylen) != 0)
+	if (expiry_from_answer(obj, now, &exp, why, whylen) != AZMI_OK)
 		goto out;
 	if ((*out = token_new(tok, toklen, &exp, resource, source)) == NULL) {
 		snprintf(why, whylen, "out of memory");

@@ -52,9 +52,9 @@ static int open_private(int atfd, const char *name, const char **why, struct sta
 
 	memset(st, 0, sizeof(*st));
 	if (e != 0) {
-		*why = e == ELOOP    ? "not a directory (a symbolic link?)"
-		       : e == ENOENT ? "missing and cannot be created (no such parent directory)"
-		                     : strerror(e);
+		*why = e == -ELOOP    ? "not a directory (a symbolic link?)"
+		       : e == -ENOENT ? "missing and cannot be created (no such parent directory)"
+		                      : strerror(-e);
 		return -1;
 	}
 	if (!private_to_us(fd, why, st)) {

@@ -151,9 +151,9 @@ azmi_err certfile_load(const char *path, const char *password, struct certfile *
 	if (e != 0)
 		return err_set(err, AZMI_ERR_CONFIG, "environment", 0,
 		               "environment: cannot read AZURE_CLIENT_CERTIFICATE_PATH %s: %s", path,
-		               e == EFBIG    ? "larger than 256 KiB"
-		               : e == EINVAL ? "not a regular file"
-		                             : strerror(e));
+		               e == -EFBIG    ? "larger than 256 KiB"
+		               : e == -EINVAL ? "not a regular file"
+		                              : strerror(-e));
 	r = certfile_parse(text, len, password, path, out, err);
 	explicit_bzero(text, len);
 	free(text);

@@ -17,44 +17,18 @@
 #define DEFAULT_IMDS_ENDPOINT "http://169.254.169.254"
 #define DEFAULT_TIMEOUT_MS    (90 * 1000L)
 
-/* Every key any part of azmi reads, so a typo can be reported. */
+/*
+ * Every key any part of azmi reads, so a typo can be reported: each part's
+ * config_keys.def, joined by the build.  The whole list is compiled in (not
+ * registered at run time), so a program that links only libazmi accepts the
+ * login, registry and curl keys of a shared azmi.conf without a warning.
+ */
 static const char *const known_keys[] = {
-    /* core */
-    "imds_endpoint",
-    "ca_file",
-    "cloud",
-    "timeout",
-    "cache_dir",
-    "cache",
-    "use_azure_cli",
-    "proxy",
-    /* curl plug-in */
-    "curl_rule",
-    "storage_version",
-    "curl_retry_on_challenge",
-    /* container registries */
-    "acr_registries",
-    /* logins */
-    "allowed_domains",
-    "user_map",
-    "upn_suffix",
-    "admin_group",
-    "cache_ttl",
-    "offline_grace",
-    "uid_range",
-    "arm_endpoint",
-    "graph_endpoint",
-    "tenant",
-    "audiences",
-    "require",
-    "required_roles",
-    "admin_roles",
-    "required_groups",
-    "authority",
-    "ssh_ca_file",
-    "ssh_ca_keep",
-    "arc_agent_config",
-    "scope_cache_ttl",
+#define CONFIG_KEY(name)        #name,
+#define CONFIG_KEY_DIRECT(name) #name,
+#include "config_keys_all.def"
+#undef CONFIG_KEY
+#undef CONFIG_KEY_DIRECT
 };
 
 bool config_key_is_known(const char *key)
@@ -277,17 +251,17 @@ static const char *const arm_hosts[] = {"https://management.azure.com",
 static const char *const graph_hosts[] = {"https://graph.microsoft.com", "https://graph.microsoft.us",
                                           "https://microsoftgraph.chinacloudapi.cn"};
 
-int settings_parse_cloud(const char *name, enum azmi_cloud *out)
+bool settings_parse_cloud(const char *name, enum azmi_cloud *out)
 {
 	static const char *const names[] = {"AzureCloud", "AzureUSGovernment", "AzureChinaCloud"};
 
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
 		if (strcmp(name, names[i]) == 0) {
 			*out = (enum azmi_cloud)i;
-			return 0;
+			return true;
 		}
 	}
-	return -1;
+	return false;
 }
 
 const char *settings_cloud_arm(enum azmi_cloud cloud)
@@ -400,7 +374,7 @@ static azmi_err settings_from_file(struct settings *s, struct config_file *cf, s
 		s->timeout_ms = (long)n * 1000;
 	}
 	if ((v = config_get(cf, "cloud")) != NULL) {
-		if (settings_parse_cloud(v, &s->cloud) != 0)
+		if (!settings_parse_cloud(v, &s->cloud))
 			return err_set(err, AZMI_ERR_CONFIG, "config", 0,
 			               "%s: cloud must be AzureCloud, AzureUSGovernment or AzureChinaCloud",
 			               where);

@@ -53,7 +53,8 @@ static int absolute_expiry(struct json_object *answer, int64_t *out, char *why, 
 	return -1;
 }
 
-int expiry_from_answer(struct json_object *answer, int64_t now, struct expiry *out, char *why, size_t whylen)
+azmi_err expiry_from_answer(struct json_object *answer, int64_t now, struct expiry *out, char *why,
+                            size_t whylen)
 {
 	int64_t expires_in = 0, refresh_in = -1, expires_on;
 	int r;
@@ -62,28 +63,28 @@ int expiry_from_answer(struct json_object *answer, int64_t now, struct expiry *o
 	if (r < 0) {
 		snprintf(why, whylen, "field expires_in is not a number of seconds up to %d",
 		         EXPIRY_MAX_LIFETIME);
-		return -1;
+		return AZMI_ERR_PROTOCOL;
 	}
 	if (r == 0) {
 		expires_on = now + expires_in;
 	} else if (absolute_expiry(answer, &expires_on, why, whylen) != 0) {
-		return -1;
+		return AZMI_ERR_PROTOCOL;
 	}
 	if (expires_on <= now) {
 		snprintf(why, whylen, "the token is already expired (expiry %lld, now %lld): check the clock",
 		         (long long)expires_on, (long long)now);
-		return -1;
+		return AZMI_ERR_PROTOCOL;
 	}
 	if (expires_on - now > EXPIRY_MAX_LIFETIME) {
 		snprintf(why, whylen, "the expiry is %lld s away, more than the %d s any Entra token lives",
 		         (long long)(expires_on - now), EXPIRY_MAX_LIFETIME);
-		return -1;
+		return AZMI_ERR_PROTOCOL;
 	}
 	if (json_get_int64(answer, "refresh_in", 1, EXPIRY_MAX_LIFETIME, &refresh_in) < 0) {
 		snprintf(why, whylen, "field refresh_in is not a number of seconds");
-		return -1;
+		return AZMI_ERR_PROTOCOL;
 	}
 	out->expires_on = expires_on;
 	expiry_schedule(out, now, refresh_in);
-	return 0;
+	return AZMI_OK;
 }

@@ -7,7 +7,7 @@
 #include "answer.h"
 #include "error.h"
 #include "json.h"
-#include "retry.h"
+#include "exchange.h"
 #include "util.h"
 
 static const char *id_kind_name(enum azmi_id_kind k)
@@ -24,15 +24,13 @@ static const char *id_kind_name(enum azmi_id_kind k)
 	}
 }
 
-/* One line saying what was asked of whom. */
-static void describe_request(const struct fetch_params *p, const struct src_request *sr, char *out,
-                             size_t outlen)
+/* What follows the URL in messages: the resource and the identity asked for. */
+static void describe_request(const struct fetch_params *p, char *out, size_t outlen)
 {
 	const struct identity *id = p->identity;
 
-	snprintf(out, outlen, "%s: %s %s for %s, identity %s%s%s", p->source->name, sr->method,
-	         sr->display_url, p->resource, id_kind_name(id->kind), id->value ? " " : "",
-	         id->value ? id->value : "");
+	snprintf(out, outlen, "for %s, identity %s%s%s", p->resource, id_kind_name(id->kind),
+	         id->value ? " " : "", id->value ? id->value : "");
 }
 
 static void hint_for_status(const struct fetch_params *p, long status, struct azmi_error *err)
@@ -87,35 +85,14 @@ static void hint_for_status(const struct fetch_params *p, long status, struct az
 		err_append(err, "hint: the endpoint is failing; try again later");
 }
 
-static azmi_err status_error(const struct fetch_params *p, const struct src_request *sr,
-                             const struct http_response *resp, struct azmi_error *err)
-{
-	char what[512], text[400];
-	azmi_err code = resp->status >= 400 && resp->status < 500 && resp->status != 404 &&
-	                        resp->status != 408 && resp->status != 410 && resp->status != 429
-	                    ? AZMI_ERR_REFUSED
-	                    : AZMI_ERR_ENDPOINT;
-
-	describe_request(p, sr, what, sizeof(what));
-	answer_error_text(resp->body.data, resp->body.len, text, sizeof(text));
-	err_set(err, code, p->source->name, resp->status, "%s: HTTP %ld%s%s", what, resp->status,
-	        text[0] ? ": " : "", text);
-	hint_for_status(p, resp->status, err);
-	return code;
-}
-
 static bool is_entra(const struct source *src)
 {
 	return src == &source_entra_secret || src == &source_entra_cert || src == &source_entra_wi;
 }
 
-static azmi_err transport_error(const struct fetch_params *p, const struct src_request *sr, azmi_err rc,
-                                const struct http_response *resp, struct azmi_error *err)
+static void transport_hint(const struct fetch_params *p, const struct src_request *sr, azmi_err rc,
+                           const struct http_response *resp, struct azmi_error *err)
 {
-	char what[512];
-
-	describe_request(p, sr, what, sizeof(what));
-	err_set(err, rc, p->source->name, resp->status, "%s: %s", what, resp->curl_error);
 	if (rc == AZMI_ERR_UNAVAILABLE && is_entra(p->source))
 		err_append(err,
 		           "hint: Entra cannot be reached at %s: check DNS, the route and https_proxy, or "
@@ -140,13 +117,29 @@ static azmi_err transport_error(const struct fetch_params *p, const struct src_r
 	else if (rc == AZMI_ERR_TIMEOUT)
 		err_append(err,
 		           "hint: no answer within the time allowed (--timeout, or timeout in azmi.conf)");
-	return rc;
 }
 
-static azmi_err parse_ok(const struct fetch_params *p, const struct src_request *sr,
+/* What the exchange's hooks need: the parameters and the source's request. */
+struct fetch_state {
+	const struct fetch_params *p;
+	struct src_request *sr;
+};
+
+static void fetch_hint(void *arg, bool answered, azmi_err rc, const struct http_response *resp,
+                       struct azmi_error *err)
+{
+	struct fetch_state *fs = arg;
+
+	if (answered)
+		hint_for_status(fs->p, resp->status, err);
+	else
+		transport_hint(fs->p, fs->sr, rc, resp, err);
+}
+
+static azmi_err parse_ok(const struct fetch_params *p, const struct exchange *x,
                          const struct http_response *resp, struct azmi_token **out, struct azmi_error *err)
 {
-	char what[512], why[256];
+	char what[1024], why[256];
 	const char *body = resp->body.data ? resp->body.data : "";
 	azmi_err rc = answer_parse(body, resp->body.len, util_now(), p->resource, p->source->name, out, why,
 	                           sizeof(why));
@@ -163,7 +156,7 @@ static azmi_err parse_ok(const struct fetch_params *p, const struct src_request 
 	}
 	if (rc == AZMI_OK)
 		return AZMI_OK;
-	describe_request(p, sr, what, sizeof(what));
+	exchange_describe(x, what, sizeof(what));
 	err_set(err, rc, p->source->name, resp->status, "%s: HTTP 200 but %s", what, why);
 	return rc;
 }
@@ -186,15 +179,26 @@ static void fill_http_request(const struct fetch_params *p, const struct src_req
 	hr->pin_sha1_hex = sr->pin_sha1_hex;
 }
 
+/* Azure Arc: the first 401 names a key file whose contents prove we may ask. */
+static azmi_err fetch_challenge(void *arg, const struct http_response *resp, struct http_request *hr,
+                                struct azmi_error *err)
+{
+	struct fetch_state *fs = arg;
+	azmi_err rc = fs->p->source->challenge(resp, fs->sr, err);
+
+	if (rc == AZMI_OK)
+		fill_http_request(fs->p, fs->sr, hr);
+	return rc;
+}
+
 azmi_err fetch_token(const struct fetch_params *p, struct azmi_token **out, struct azmi_error *err)
 {
 	struct src_request sr = {0};
+	struct fetch_state fs = {p, &sr};
 	struct http_request hr;
 	struct http_response resp;
-	struct retry_state rs = {0};
+	char about[512];
 	azmi_err rc;
-	int attempts = 0;
-	bool challenged = false;
 
 	*out = NULL;
 	if ((rc = p->source->build(p->settings, p->identity, p->resource, &sr, err)) != AZMI_OK) {
@@ -202,75 +206,32 @@ azmi_err fetch_token(const struct fetch_params *p, struct azmi_token **out, stru
 		return rc;
 	}
 	fill_http_request(p, &sr, &hr);
-	for (;;) {
-		int64_t now = util_mono_ms();
-		long delay;
-
-		if (now >= p->deadline_ms) {
-			if (attempts == 0) {
-				rc = err_set(err, AZMI_ERR_TIMEOUT, p->source->name, 0,
-				             "%s: no time left to ask", p->source->name);
-			}
-			break;
-		}
-		hr.timeout_ms = (long)(p->deadline_ms - now);
-		if (hr.connect_timeout_ms > hr.timeout_ms)
-			hr.connect_timeout_ms = hr.timeout_ms;
-		http_response_init(&resp, HTTP_MAX_BODY);
-		attempts++;
-		rc = http_perform(&hr, &resp);
-		if (rc == AZMI_OK && resp.status == 200) {
-			rc = parse_ok(p, &sr, &resp, out, err);
-			http_response_free(&resp);
-			break;
-		}
-		if (rc == AZMI_OK && resp.status == 401 && p->source->challenge && !challenged) {
-			/* Azure Arc: the first 401 names a key file whose contents prove we may ask. */
-			challenged = true;
-			rc = p->source->challenge(&resp, &sr, err);
-			http_response_free(&resp);
-			if (rc != AZMI_OK)
-				break;
-			fill_http_request(p, &sr, &hr);
-			continue;
-		}
-		if (rc == AZMI_OK) {
-			rc = status_error(p, &sr, &resp, err);
-			delay = retry_next_delay(&rs, resp.status, resp.retry_after_ms, sr.retry_flags,
-			                         util_mono_ms());
-		} else {
-			rc = transport_error(p, &sr, rc, &resp, err);
-			if (p->probe && !resp.connected && attempts == 1) {
-				/* Nothing there at all: this link of the chain is unavailable; the next may answer. */
-				rc = AZMI_ERR_UNAVAILABLE;
-				if (err)
-					err->code = rc;
-			}
-			/* A dropped connection is worth another try; a refused one or a cap breach is not. */
-			delay = rc == AZMI_ERR_ENDPOINT
-			            ? retry_next_delay(&rs, 0, -1, sr.retry_flags, util_mono_ms())
-			            : -1;
-			/* A configured service principal whose Entra cannot be reached has failed, not gone. */
-			if (rc == AZMI_ERR_UNAVAILABLE && is_entra(p->source)) {
-				rc = AZMI_ERR_ENDPOINT;
-				if (err)
-					err->code = rc;
-			}
-		}
-		http_response_free(&resp);
-		if (delay < 0)
-			break;
-		if (util_mono_ms() + delay >= p->deadline_ms) {
-			err_append(err,
-			           "gave up after %d attempt%s: the next retry (in %ld ms) would pass the "
-			           "deadline",
-			           attempts, attempts == 1 ? "" : "s", delay);
-			break;
-		}
-		log_line(p->log, AZMI_LOG_INFO, "%s: attempt %d failed (HTTP %ld); retrying in %ld ms",
-		         p->source->name, attempts, err ? err->http_status : 0L, delay);
-		util_sleep_ms(delay);
+	describe_request(p, about, sizeof(about));
+	struct exchange x = {
+	    .kind = sr.kind,
+	    .name = p->source->name,
+	    .shown_url = sr.display_url,
+	    .about = about,
+	    .req = &hr,
+	    .body_cap = HTTP_MAX_BODY,
+	    .deadline_ms = p->deadline_ms,
+	    .connect_timeout_ms = p->connect_timeout_ms,
+	    .probe = p->probe,
+	    .log = p->log,
+	    .unauthorized = p->source->challenge ? fetch_challenge : NULL,
+	    .hint = fetch_hint,
+	    .arg = &fs,
+	};
+	rc = exchange_perform(&x, &resp, err);
+	if (rc == AZMI_OK)
+		rc = parse_ok(p, &x, &resp, out, err);
+	/* A configured service principal whose Entra cannot be reached has failed, not gone. */
+	if (rc == AZMI_ERR_UNAVAILABLE && is_entra(p->source)) {
+		rc = AZMI_ERR_ENDPOINT;
+		if (err)
+			err->code = rc;
 	}
+	http_response_free(&resp);
 	src_request_free(&sr);
 	return rc;
 }

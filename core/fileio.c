@@ -17,18 +17,18 @@ int fileio_read(const char *path, size_t max, bool follow, char **out, size_t *l
 	int e;
 
 	if (fd < 0)
-		return errno;
+		return -errno;
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
-		return EINVAL;
+		return -EINVAL;
 	}
 	if ((size_t)st.st_size > max) {
 		close(fd);
-		return EFBIG;
+		return -EFBIG;
 	}
 	if ((data = malloc((size_t)st.st_size + 1)) == NULL) {
 		close(fd);
-		return ENOMEM;
+		return -ENOMEM;
 	}
 	while (got < (size_t)st.st_size) {
 		ssize_t n = read(fd, data + got, (size_t)st.st_size - got);
@@ -38,7 +38,7 @@ int fileio_read(const char *path, size_t max, bool follow, char **out, size_t *l
 			break;
 		got += (size_t)n;
 	}
-	e = got == (size_t)st.st_size ? 0 : EIO;
+	e = got == (size_t)st.st_size ? 0 : -EIO;
 	close(fd);
 	if (e != 0) {
 		explicit_bzero(data, (size_t)st.st_size + 1);
@@ -63,19 +63,19 @@ int fileio_dir_open(int atfd, const char *path, mode_t mode, bool create, bool r
 		if (mkdirat(atfd, path, mode & 07777) == 0)
 			made = true;
 		else if (errno != EEXIST)
-			return errno;
+			return -errno;
 		d = openat(atfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	}
 	if (d < 0)
-		return errno == ENOTDIR ? ELOOP : errno;
+		return errno == ENOTDIR ? -ELOOP : -errno;
 	if (fstat(d, &st) != 0) {
-		int e = errno;
+		int e = -errno;
 		close(d);
 		return e;
 	}
 	if ((made || repair) && st.st_uid == geteuid() && (st.st_mode & 07777) != (mode & 07777) &&
 	    fchmod(d, mode & 07777) != 0) {
-		int e = errno;
+		int e = -errno;
 		close(d);
 		return e;
 	}

@@ -6,14 +6,16 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "error.h"
+
 /*
  * Read the whole regular file `path` (at most `max` bytes) into a new
  * NUL-terminated buffer; wipe it with explicit_bzero before freeing.
  * Symbolic links are followed only when `follow` (Kubernetes projects its
- * tokens through links).  Returns 0, or an errno value: ELOOP for a refused
- * link, EINVAL for not a regular file, EFBIG for a file over `max`.
+ * tokens through links).  Returns 0, or -errno: -ELOOP for a refused
+ * link, -EINVAL for not a regular file, -EFBIG for a file over `max`.
  */
-int fileio_read(const char *path, size_t max, bool follow, char **out, size_t *len);
+AZMI_MUST_CHECK int fileio_read(const char *path, size_t max, bool follow, char **out, size_t *len);
 
 /*
  * The one way azmi opens (and with `create` makes) a directory of its own:
@@ -22,9 +24,10 @@ int fileio_read(const char *path, size_t max, bool follow, char **out, size_t *l
  * caller's umask (inside sshd, su or sudo that umask is anyone's).  With
  * `repair`, an existing directory of the effective user whose mode differs
  * from `mode` is set to it.  Ownership and mode checks stay with the caller.
- * Returns 0 and *fd, or an errno value (ELOOP: a symbolic link or not a
+ * Returns 0 and *fd, or -errno (-ELOOP: a symbolic link or not a
  * directory).
  */
-int fileio_dir_open(int atfd, const char *path, mode_t mode, bool create, bool repair, int *fd);
+AZMI_MUST_CHECK int fileio_dir_open(int atfd, const char *path, mode_t mode, bool create, bool repair,
+                                    int *fd);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * source.h - credential sources.  Each managed-identity source knows how to
- * phrase a token request for its endpoint; fetch.c sends it, retries as the
- * platform asks and parses the answer.
+ * phrase a token request for its endpoint; fetch.c sends it through the
+ * exchange (retried as the endpoint's kind allows) and parses the answer.
  */
 #ifndef AZMI_SOURCE_H
 #define AZMI_SOURCE_H
@@ -12,6 +12,7 @@
 #include "error.h"
 #include "config.h"
 #include "http.h"
+#include "retry.h"
 
 /* The identity a request is for, after AZMI_ID_DEFAULT was resolved. */
 struct identity {
@@ -27,9 +28,9 @@ struct src_request {
 	size_t nheaders;
 	char *body;
 	const char *method;
-	char *pin_sha1_hex;       /* Service Fabric: pinned server certificate */
-	bool use_proxy;           /* remote endpoints (Entra) may go through the environment's proxy */
-	unsigned int retry_flags; /* RETRY_* */
+	char *pin_sha1_hex;      /* Service Fabric: pinned server certificate */
+	bool use_proxy;          /* remote endpoints (Entra) may go through the environment's proxy */
+	enum endpoint_kind kind; /* its retry policy; 0 is EP_MANAGED_IDENTITY */
 };
 
 void src_request_free(struct src_request *r);

@@ -48,7 +48,7 @@ static azmi_err entra_begin(const char *name, const struct settings *s, const ch
 		len--;
 	out->method = "POST";
 	out->use_proxy = true;
-	out->retry_flags = RETRY_ENTRA;
+	out->kind = EP_ENTRA;
 	if (asprintf(&out->url, "%s/%s/oauth2/v2.0/token", s->authority_host, s->tenant_id) < 0) {
 		out->url = NULL;
 		goto out;
@@ -140,9 +140,9 @@ static azmi_err wi_build(const struct settings *s, const struct identity *id, co
 		return err_set(err, AZMI_ERR_UNAVAILABLE, "workload_identity", 0,
 		               "workload_identity: cannot read AZURE_FEDERATED_TOKEN_FILE %s: %s",
 		               s->federated_token_file,
-		               e == EFBIG    ? "larger than 64 KiB"
-		               : e == EINVAL ? "not a regular file"
-		                             : strerror(e));
+		               e == -EFBIG    ? "larger than 64 KiB"
+		               : e == -EINVAL ? "not a regular file"
+		                              : strerror(-e));
 	while (len > 0 && isspace((unsigned char)tok[len - 1]))
 		tok[--len] = '\0';
 	while (start < len && isspace((unsigned char)tok[start]))

@@ -48,7 +48,7 @@ static azmi_err servicefabric_build(const struct settings *s, const struct ident
 	if ((out->pin_sha1_hex = thumbprint_normalise(s->identity_server_thumbprint)) == NULL)
 		return err_set(err, AZMI_ERR_CONFIG, "servicefabric", 0,
 		               "servicefabric: IDENTITY_SERVER_THUMBPRINT must be 40 hex digits (a SHA-1)");
-	out->retry_flags = RETRY_NO_404;
+	out->kind = EP_SERVICE_FABRIC;
 	return source_build_get(out, "servicefabric", s->identity_endpoint, "2019-07-01-preview", resource,
 	                        id, names, "Secret", s->identity_header, err);
 }

@@ -20,7 +20,8 @@ FUZZ_CC       ?= clang
 FUZZ_SECONDS  ?= 30
 FUZZ_DIR      := $(BUILD)/fuzz
 FUZZ_SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all
-FUZZ_CFLAGS   := -std=c11 -D_GNU_SOURCE -g -O1 $(WARN) -Iinclude -Icore -Icore/internal -Ilogin -Iregistry $(DEP_CFLAGS)
+FUZZ_CFLAGS   := -std=c11 -D_GNU_SOURCE -g -O1 $(WARN) -Iinclude -Icore -Icore/internal -I$(BUILD)/gen -Ilogin \
+                 -Iregistry $(DEP_CFLAGS)
 FUZZ_SRC      := $(sort $(wildcard fuzz/fuzz_*.c))
 FUZZ_NAMES    := $(FUZZ_SRC:fuzz/%.c=%)
 FUZZ_BINS     := $(FUZZ_NAMES:%=$(FUZZ_DIR)/%)
@@ -34,6 +35,8 @@ fuzz_extra_obj = $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(FUZZ_EXTRA_SRC_$(1)))
 $(FUZZ_DIR)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_OBJ_CFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_SAN) -MMD -MP -c -o $@ $<
+
+$(FUZZ_DIR)/obj/core/config.o: $(BUILD)/gen/config_keys_all.def
 
 # The curl plug-in's sources are compiled as its own build.mk does.
 $(FUZZ_DIR)/obj/libcurl_auth/%.o: FUZZ_OBJ_CFLAGS += -DCURL_DISABLE_TYPECHECK -DCURL_DISABLE_DEPRECATION

@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (json_object_is_type(obj, json_type_object)) {
 		why[0] = '\0';
-		if (expiry_from_answer(obj, NOW, &e, why, sizeof(why)) == 0) {
+		if (expiry_from_answer(obj, NOW, &e, why, sizeof(why)) == AZMI_OK) {
 			if (e.expires_on <= NOW || e.expires_on - NOW > EXPIRY_MAX_LIFETIME)
 				__builtin_trap();
 			if (e.refresh_on > e.stale_on || e.stale_on > e.expires_on)

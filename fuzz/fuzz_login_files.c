@@ -32,6 +32,7 @@ static void map_case(char *text)
 	struct principal p;
 	char user[LOGIN_NAME_MAX] = "deploy";
 	size_t n = strcspn(text, " \t\n");
+	bool found = false;
 	int r;
 
 	if (n > 0 && n < sizeof(user)) {
@@ -39,8 +40,9 @@ static void map_case(char *text)
 		user[n] = '\0';
 	}
 	memset(&p, 0, sizeof(p));
-	r = principal_map_parse("fuzz", text, user, &p);
-	if (r == 1 && !(strcmp(p.id, "-") == 0 || principal_is_guid(p.id) || principal_is_upn(p.id)))
+	r = principal_map_parse("fuzz", text, user, &p, &found);
+	if ((r != 0 && (r != -EINVAL || found)) ||
+	    (found && !(strcmp(p.id, "-") == 0 || principal_is_guid(p.id) || principal_is_upn(p.id))))
 		abort();
 	if (r < 0 && p.why[0] == '\0')
 		abort();
@@ -78,7 +80,7 @@ static void slot_case(const struct uid_table *t)
 		r = uidmap_assign(&c, t, &ids, other, &uid);
 		if ((r == 0 && (uid != uidmap_slot(&c, other) || uidtab_find_uid(t, uid) != NULL ||
 		                uid == 1003 || uid == 1005)) ||
-		    (r != 0 && r != EADDRINUSE))
+		    (r != 0 && r != -EADDRINUSE))
 			abort();
 		pin = uidmap_suggest(&c, t, &ids, other);
 		if (pin != 0 && (pin < 1002 || pin > 1009 || uidtab_find_uid(t, pin) != NULL || pin == 1003 ||

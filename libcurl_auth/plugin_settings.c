@@ -98,7 +98,7 @@ static azmi_err read_keys(struct config_file *cf)
 			kv->used = true;
 		} else if (strcmp(kv->key, "cloud") == 0) {
 			/* The core reads it too (and marks it used); here it picks the built-in host rules. */
-			if (settings_parse_cloud(kv->value, &settings.cloud) != 0)
+			if (!settings_parse_cloud(kv->value, &settings.cloud))
 				return fail(where, kv->line,
 				            "cloud must be AzureCloud, AzureUSGovernment or AzureChinaCloud");
 		} else if (strcmp(kv->key, "storage_version") == 0) {

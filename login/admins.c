@@ -31,10 +31,10 @@ static int list_add(struct name_list *l, const char *name)
 	char **v = reallocarray(l->v, l->n + 1, sizeof(*v));
 
 	if (v == NULL)
-		return ENOMEM;
+		return -ENOMEM;
 	l->v = v;
 	if ((l->v[l->n] = strdup(name)) == NULL)
-		return ENOMEM;
+		return -ENOMEM;
 	l->n++;
 	return 0;
 }
@@ -47,7 +47,7 @@ static int admins_load_at(int dirfd, struct name_list *l)
 
 	l->v = NULL;
 	l->n = 0;
-	if (r == ENOENT)
+	if (r == -ENOENT)
 		return 0;
 	if (r != 0)
 		return r;
@@ -69,7 +69,7 @@ int admins_load(struct name_list *l)
 
 	l->v = NULL;
 	l->n = 0;
-	if (r == ENOENT)
+	if (r == -ENOENT)
 		return 0;
 	if (r != 0)
 		return r;
@@ -87,7 +87,7 @@ static int admins_write(int dirfd, const struct name_list *l, const char *skip)
 	for (size_t i = 0; i < l->n; i++)
 		len += strlen(l->v[i]) + 1;
 	if ((text = malloc(len + 1)) == NULL)
-		return ENOMEM;
+		return -ENOMEM;
 	p = text;
 	for (size_t i = 0; i < l->n; i++) {
 		if (skip != NULL && strcmp(l->v[i], skip) == 0)
@@ -109,7 +109,7 @@ int admins_set(const char *name, bool member, bool *changed)
 
 	*changed = false;
 	if (!principal_name_ok(name))
-		return EINVAL;
+		return -EINVAL;
 	if ((r = sfile_state_dir(true, &dirfd)) != 0 || (r = sfile_lock(dirfd, ADMINS_LOCK, &lockfd)) != 0 ||
 	    (r = admins_load_at(dirfd, &l)) != 0)
 		goto out;

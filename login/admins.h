@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "error.h"
+
 #define ADMINS_FILE "admins"
 #define ADMINS_LOCK ".admins.lock"
 #define ADMINS_MAX  (1024 * 1024)
@@ -19,15 +21,15 @@ struct name_list {
 	size_t n;
 };
 
-/* Load the members (a missing file or state directory: none).  0 or an errno. */
-int admins_load(struct name_list *l);
+/* Load the members (a missing file or state directory: none).  0 or -errno. */
+AZMI_MUST_CHECK int admins_load(struct name_list *l);
 void admins_free(struct name_list *l);
 bool admins_has(const struct name_list *l, const char *name);
 
 /*
  * Make `name` a member or not, under the file's lock; the file is rewritten
- * only when that changes it.  *changed tells whether it did.  0 or an errno.
+ * only when that changes it.  *changed tells whether it did.  0 or -errno.
  */
-int admins_set(const char *name, bool member, bool *changed);
+AZMI_MUST_CHECK int admins_set(const char *name, bool member, bool *changed);
 
 #endif

@@ -111,15 +111,15 @@ azmi_err arc_meta_read(const char *path, struct vm_info *out, char *why, size_t 
 	azmi_err r;
 	int e = sfile_read(AT_FDCWD, path, ARC_AGENT_CONFIG_MAX_BYTES, false, &text, &len);
 
-	if (e == ENOENT || e == EACCES) {
-		snprintf(why, whylen, "%s: %s", path, strerror(e));
+	if (e == -ENOENT || e == -EACCES) {
+		snprintf(why, whylen, "%s: %s", path, strerror(-e));
 		return AZMI_ERR_UNAVAILABLE;
 	}
 	if (e != 0) {
 		snprintf(why, whylen,
 		         "%s: refused (%s): it must be a regular file of root's, not "
 		         "writable by others, at most %d bytes",
-		         path, strerror(e), ARC_AGENT_CONFIG_MAX_BYTES);
+		         path, strerror(-e), ARC_AGENT_CONFIG_MAX_BYTES);
 		return AZMI_ERR_CONFIG;
 	}
 	r = arc_meta_parse(text, len, out, why, whylen);

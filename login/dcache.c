@@ -62,12 +62,12 @@ int dcache_parse(char *text, struct dcache_entry *e)
 			*next++ = '\0';
 		if (!magic) {
 			if (strcmp(line, DCACHE_MAGIC) != 0)
-				return EINVAL;
+				return -EINVAL;
 			magic = true;
 			continue;
 		}
 		if ((sp = strchr(line, ' ')) == NULL)
-			return EINVAL;
+			return -EINVAL;
 		*sp++ = '\0';
 		if (strcmp(line, "user") == 0)
 			ok = set_field(e->user, sizeof(e->user), sp);
@@ -89,9 +89,9 @@ int dcache_parse(char *text, struct dcache_entry *e)
 			e->when = ok ? n : 0;
 		}
 		if (!ok)
-			return EINVAL;
+			return -EINVAL;
 	}
-	return magic && e->user[0] && e->principal[0] && e->level && e->when ? 0 : EINVAL;
+	return magic && e->user[0] && e->principal[0] && e->level && e->when ? 0 : -EINVAL;
 }
 
 int dcache_load(const char *user, struct dcache_entry *e)
@@ -109,12 +109,12 @@ int dcache_load(const char *user, struct dcache_entry *e)
 	if (r != 0)
 		return r;
 	if (memchr(text, '\0', len) != NULL)
-		r = EINVAL;
+		r = -EINVAL;
 	else
 		r = dcache_parse(text, e);
 	free(text);
 	if (r == 0 && strcmp(e->user, user) != 0)
-		r = ENOENT; /* another name's file (a hash collision): not ours */
+		r = -ENOENT; /* another name's file (a hash collision): not ours */
 	if (r != 0)
 		memset(e, 0, sizeof(*e));
 	return r;
@@ -134,7 +134,7 @@ int dcache_store(const struct dcache_entry *e)
 	               "time %lld\n",
 	               f[0], f[1], f[2], e->level, f[3], f[4], f[5], (long long)e->when);
 	if (len < 0 || (size_t)len >= sizeof(text))
-		return EFBIG;
+		return -EFBIG;
 	if ((r = dcache_dir(true, &dirfd)) != 0)
 		return r;
 	dcache_name(e->user, name, sizeof(name));
@@ -149,9 +149,9 @@ int dcache_drop(const char *user)
 	int dirfd, r;
 
 	if ((r = dcache_dir(false, &dirfd)) != 0)
-		return r == ENOENT ? 0 : r;
+		return r == -ENOENT ? 0 : r;
 	dcache_name(user, name, sizeof(name));
-	r = unlinkat(dirfd, name, 0) == 0 || errno == ENOENT ? 0 : errno;
+	r = unlinkat(dirfd, name, 0) == 0 || errno == ENOENT ? 0 : -errno;
 	close(dirfd);
 	return r;
 }

@@ -9,6 +9,8 @@
 
 #include <stdint.h>
 
+#include "error.h"
+
 #include "login_conf.h"
 
 #define DCACHE_SUBDIR "decisions" /* in AZMI_STATEDIR */
@@ -27,16 +29,16 @@ struct dcache_entry {
 	int64_t when; /* epoch seconds of the decision */
 };
 
-/* Parse a decision file's text (NUL-terminated, modified in place).  0, or EINVAL when anything is off. */
-int dcache_parse(char *text, struct dcache_entry *e);
+/* Parse a decision file's text (NUL-terminated, modified in place).  0, or -EINVAL when anything is off. */
+AZMI_MUST_CHECK int dcache_parse(char *text, struct dcache_entry *e);
 
-/* Load the entry for `user`.  0, ENOENT (none), or an errno (an unsafe or corrupt file, not trusted). */
-int dcache_load(const char *user, struct dcache_entry *e);
+/* Load the entry for `user`.  0, -ENOENT (none), or -errno (an unsafe or corrupt file, not trusted). */
+AZMI_MUST_CHECK int dcache_load(const char *user, struct dcache_entry *e);
 
-/* Store a positive decision (creating the directory).  0 or an errno. */
-int dcache_store(const struct dcache_entry *e);
+/* Store a positive decision (creating the directory).  0 or -errno. */
+AZMI_MUST_CHECK int dcache_store(const struct dcache_entry *e);
 
-/* Forget `user`'s decision.  0 (also when there was none) or an errno. */
-int dcache_drop(const char *user);
+/* Forget `user`'s decision.  0 (also when there was none) or -errno. */
+AZMI_MUST_CHECK int dcache_drop(const char *user);
 
 #endif

@@ -113,7 +113,16 @@ static void store_entry(struct login_result *r, int64_t now)
 	snprintf(e.correlation_id, sizeof(e.correlation_id), "%s", r->d.correlation_id);
 	e.when = now;
 	if ((err = dcache_store(&e)) != 0)
-		step(r, "cache: cannot store the decision: %s", strerror(err));
+		step(r, "cache: cannot store the decision: %s", strerror(-err));
+}
+
+/* Azure said no: the cached grant goes (a failure is recorded; the next answer from Azure retries). */
+static void forget_entry(struct login_result *r)
+{
+	int err = dcache_drop(r->principal.user);
+
+	if (err != 0)
+		step(r, "cache: cannot forget the earlier decision: %s", strerror(-err));
 }
 
 /*
@@ -162,10 +171,10 @@ static void load_cached(const struct login_result *r, struct dcache_entry *e, bo
 
 	*have = false;
 	note[0] = '\0';
-	if (err == ENOENT)
+	if (err == -ENOENT)
 		return;
 	if (err != 0) {
-		snprintf(note, len, "decision cache unusable: %s", strerror(err));
+		snprintf(note, len, "decision cache unusable: %s", strerror(-err));
 		return;
 	}
 	if (strcasecmp(e->principal, r->principal.id) != 0) { /* object ids and UPNs: any case */
@@ -227,7 +236,7 @@ static void no_decision(const struct login_conf *c, const struct login_opts *o, 
 		r->outcome = LOGIN_DENIED;
 		set_reason(r, "no such user in Entra ID: ", err->message);
 		if (o->update_cache)
-			dcache_drop(r->principal.user);
+			forget_entry(r);
 		return;
 	}
 	set_reason(r,
@@ -283,7 +292,7 @@ void login_bind_uid(const struct login_conf *c, struct login_result *r, bool wri
 		return;
 	}
 	r->level = RBAC_DENY;
-	if (e == EADDRINUSE || e == EKEYREJECTED) {
+	if (e == -EADDRINUSE || e == -EKEYREJECTED) {
 		r->outcome = LOGIN_DENIED;
 		snprintf(r->reason, sizeof(r->reason), "%.500s", why);
 		step(r, "uid: refused: %.500s", why);
@@ -292,7 +301,7 @@ void login_bind_uid(const struct login_conf *c, struct login_result *r, bool wri
 	r->outcome = LOGIN_INTERNAL;
 	r->err = AZMI_ERR_SYSTEM;
 	snprintf(r->reason, sizeof(r->reason), "cannot %s the uid of %.200s in %s/%s (%s): refused",
-	         write ? "record" : "read", r->principal.user, AZMI_STATEDIR, UIDTAB_FILE, strerror(e));
+	         write ? "record" : "read", r->principal.user, AZMI_STATEDIR, UIDTAB_FILE, strerror(-e));
 }
 
 long login_local_uid(const char *user)
@@ -363,7 +372,7 @@ void login_decide(struct azmi_ctx *ctx, const struct login_conf *c, const char *
 		set_reason(out, "",
 		           out->d.reason[0] ? out->d.reason : "no role grants a login on this machine");
 		if (o->update_cache)
-			dcache_drop(out->principal.user);
+			forget_entry(out);
 		return;
 	}
 	out->outcome = LOGIN_GRANTED;

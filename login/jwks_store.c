@@ -10,11 +10,10 @@
 #include <unistd.h>
 
 #include "error.h"
-#include "http.h"
+#include "exchange.h"
 #include "util.h"
 
-#define CONNECT_TIMEOUT_MS 5000L
-#define PATH_BUF           1200
+#define PATH_BUF 1200
 
 /* A tenant as it may appear in a path and a URL: a GUID or a domain name. */
 static bool tenant_ok(const char *t)
@@ -122,7 +121,8 @@ static azmi_err fetch(const struct jwks_source *src, int ver, const char *path, 
 {
 	struct http_request req = {0};
 	struct http_response resp;
-	char *url = NULL, why[160];
+	struct exchange x = {.kind = EP_KEY_SET, .name = "jwks", .req = &req, .body_cap = JWKS_MAX_BYTES};
+	char *url = NULL, what[512], why[160];
 	azmi_err rc;
 
 	if (asprintf(&url, "%s/%s/discovery/%skeys", src->authority, src->tenant, ver == 1 ? "" : "v2.0/") <
@@ -131,21 +131,16 @@ static azmi_err fetch(const struct jwks_source *src, int ver, const char *path, 
 	req.method = "GET";
 	req.url = url;
 	req.headers[0] = "Accept: application/json";
-	req.timeout_ms = src->timeout_ms > 0 ? src->timeout_ms : 15000L;
-	req.connect_timeout_ms = req.timeout_ms < CONNECT_TIMEOUT_MS ? req.timeout_ms : CONNECT_TIMEOUT_MS;
 	req.ca_file = src->ca_file;
 	req.proxy = src->proxy;
-	http_response_init(&resp, JWKS_MAX_BYTES);
-	if ((rc = http_perform(&req, &resp)) != AZMI_OK)
-		err_set(err, rc, "jwks", 0, "jwks: GET %.300s: %s", url, resp.curl_error);
-	else if (resp.status != 200)
-		rc = err_set(err,
-		             resp.status >= 500 || resp.status == 429 ? AZMI_ERR_ENDPOINT : AZMI_ERR_REFUSED,
-		             "jwks", resp.status, "jwks: GET %.300s: HTTP %ld", url, resp.status);
-	else if ((*keys = jwks_parse(resp.body.data, resp.body.len, why, sizeof(why))) == NULL)
-		rc = err_set(err, AZMI_ERR_PROTOCOL, "jwks", 200, "jwks: GET %.300s: %s", url, why);
-	else if (path != NULL)
+	x.deadline_ms = util_mono_ms() + (src->timeout_ms > 0 ? src->timeout_ms : 15000L);
+	rc = exchange_perform(&x, &resp, err);
+	if (rc == AZMI_OK && (*keys = jwks_parse(resp.body.data, resp.body.len, why, sizeof(why))) == NULL) {
+		exchange_describe(&x, what, sizeof(what));
+		rc = err_set(err, AZMI_ERR_PROTOCOL, "jwks", 200, "%s: %s", what, why);
+	} else if (rc == AZMI_OK && path != NULL) {
 		save_cache(path, resp.body.data, resp.body.len, now);
+	}
 	http_response_free(&resp);
 	free(url);
 	return rc;

@@ -10,10 +10,13 @@
 #include "principal.h"
 #include "util.h"
 
+/* The file keys this library owns: config_keys.def beside this file (the core's list includes them). */
 static const char *const file_keys[] = {
-    "allowed_domains", "user_map",        "upn_suffix",  "admin_group", "cache_ttl", "offline_grace",
-    "uid_range",       "tenant",          "authority",   "audiences",   "require",   "required_roles",
-    "admin_roles",     "required_groups", "ssh_ca_file", "ssh_ca_keep",
+#define CONFIG_KEY(name)        #name,
+#define CONFIG_KEY_DIRECT(name) /* read where it is used, not a login_conf field */
+#include "config_keys.def"
+#undef CONFIG_KEY
+#undef CONFIG_KEY_DIRECT
 };
 
 void login_conf_init(struct login_conf *c)

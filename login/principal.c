@@ -130,11 +130,13 @@ static int map_fields(char *line, char **name, char **target)
 	return 1;
 }
 
-int principal_map_parse(const char *name_of_map, char *text, const char *user, struct principal *out)
+int principal_map_parse(const char *name_of_map, char *text, const char *user, struct principal *out,
+                        bool *found)
 {
 	char *line, *next;
 	unsigned int lineno = 0;
-	int r = 0;
+
+	*found = false;
 
 	for (line = text; line != NULL && *line != '\0'; line = next) {
 		char *name, *target;
@@ -151,53 +153,57 @@ int principal_map_parse(const char *name_of_map, char *text, const char *user, s
 			         "user_map %.200s:%u: expected \"localname UPN-or-object-id\" (or "
 			         "\"localname -\")",
 			         name_of_map, lineno);
+			*found = false;
 			return -EINVAL;
 		}
-		if (r == 0 && strcasecmp(name, user) == 0) {
+		if (!*found && strcasecmp(name, user) == 0) {
 			lower_copy(out->id, sizeof(out->id), target);
-			r = 1; /* keep reading: a malformed later line still fails the whole file */
+			*found = true; /* keep reading: a malformed later line still fails the whole file */
 		}
 	}
-	return r;
+	return 0;
 }
 
-/* The map's target for `user`, into out->id; 1 found, 0 not, or -errno with out->why. */
-static int map_lookup(const struct login_conf *c, const char *user, struct principal *out)
+/* The map's target for `user`, into out->id (*found); 0, or -errno with out->why. */
+static int map_lookup(const struct login_conf *c, const char *user, struct principal *out, bool *found)
 {
 	char *text = NULL;
 	size_t len;
 	int r = sfile_read(AT_FDCWD, c->user_map, PRINCIPAL_MAP_MAX, false, &text, &len);
 
+	*found = false;
 	if (r != 0) {
-		snprintf(out->why, sizeof(out->why), "user_map %.200s: %s%s", c->user_map, strerror(r),
-		         r == EPERM ? " (it must be owned by root and not writable by group or others)" : "");
-		return -r;
+		snprintf(out->why, sizeof(out->why), "user_map %.200s: %s%s", c->user_map, strerror(-r),
+		         r == -EPERM ? " (it must be owned by root and not writable by group or others)"
+		                     : "");
+		return r;
 	}
 	if (memchr(text, '\0', len) != NULL) {
 		snprintf(out->why, sizeof(out->why), "user_map %.200s: contains a NUL byte", c->user_map);
 		free(text);
 		return -EINVAL;
 	}
-	r = principal_map_parse(c->user_map, text, user, out);
+	r = principal_map_parse(c->user_map, text, user, out, found);
 	free(text);
 	return r;
 }
 
-static int from_map(const struct login_conf *c, const char *user, struct principal *out)
+/* The map's say on `user` (*decided: it names the user, to a principal or to nobody); 0 or -errno. */
+static int from_map(const struct login_conf *c, const char *user, struct principal *out, bool *decided)
 {
-	int r = map_lookup(c, user, out);
+	int r = map_lookup(c, user, out, decided);
 
-	if (r <= 0)
+	if (r != 0 || !*decided)
 		return r;
 	if (strcmp(out->id, "-") == 0) {
 		out->id[0] = '\0';
 		snprintf(out->why, sizeof(out->why), "mapped to nobody (\"-\") in %.200s", c->user_map);
-		return 1;
+		return 0;
 	}
 	out->via = PRINCIPAL_MAP;
 	out->is_oid = principal_is_guid(out->id);
 	snprintf(out->why, sizeof(out->why), "mapped in %.200s", c->user_map);
-	return 1;
+	return 0;
 }
 
 /* The Entra principal of `name`, by map, UPN shape or upn_suffix; via stays NONE when none applies. */
@@ -205,11 +211,12 @@ static int resolve_name(const struct login_conf *c, const char *name, long local
                         struct principal *out)
 {
 	const char *at;
+	bool mapped = false;
 	int r;
 
 	snprintf(out->user, sizeof(out->user), "%s", name);
-	if (c->user_map[0] != '\0' && (r = from_map(c, name, out)) != 0)
-		return r < 0 ? -r : 0;
+	if (c->user_map[0] != '\0' && ((r = from_map(c, name, out, &mapped)) != 0 || mapped))
+		return r;
 	at = strchr(name, '@');
 	if (at != NULL) {
 		if (!principal_is_upn(name) || !login_conf_domain_allowed(c, at + 1, strlen(at + 1))) {

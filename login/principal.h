@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 
+#include "error.h"
 #include "login_conf.h"
 
 #define PRINCIPAL_MAP_MAX        (256 * 1024)
@@ -49,17 +50,20 @@ bool principal_is_upn(const char *s);
  * outside uid_range) keeps its name; any other name becomes canonical (lower
  * case) in out->user, and one names_servable refuses gets PRINCIPAL_NONE with
  * out->refused.  Returns 0 with `out` filled (out->via may be
- * PRINCIPAL_NONE), or an errno when the map file cannot be trusted or parsed
+ * PRINCIPAL_NONE), or -errno when the map file cannot be trusted or parsed
  * (out->why says why; fail closed).
  */
-int principal_resolve(const struct login_conf *c, const char *user, long local_uid, struct principal *out);
+AZMI_MUST_CHECK int principal_resolve(const struct login_conf *c, const char *user, long local_uid,
+                                      struct principal *out);
 
 /*
- * Parse map file text (NUL-terminated, modified in place) for `user`: 1 with
- * out->id set (lower case; "-" for nobody), 0 when absent, -EINVAL with
- * out->why naming the first malformed line (the whole file is then refused).
+ * Parse map file text (NUL-terminated, modified in place) for `user`: 0 with
+ * *found and out->id set when the map names it (lower case; "-" for nobody),
+ * or -EINVAL with out->why naming the first malformed line (the whole file is
+ * then refused).
  */
-int principal_map_parse(const char *name_of_map, char *text, const char *user, struct principal *out);
+AZMI_MUST_CHECK int principal_map_parse(const char *name_of_map, char *text, const char *user,
+                                        struct principal *out, bool *found);
 
 /* A short English name of `via` ("map file", "login name", ...). */
 const char *principal_via_name(enum principal_via via);

@@ -5,14 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "answer.h"
 #include "ctx.h"
 #include "error.h"
-#include "retry.h"
+#include "exchange.h"
 #include "util.h"
-
-#define CONNECT_TIMEOUT_MS 5000L
-#define MAX_DISPLAY        300 /* characters of a URL shown in messages */
 
 static const struct {
 	const char *name;
@@ -89,48 +85,6 @@ static azmi_err bearer_header(struct azmi_ctx *ctx, const struct rest_call *c, b
 	return *out ? AZMI_OK : err_set(err, AZMI_ERR_NOMEM, c->svc->name, 0, "out of memory");
 }
 
-static void display_url(const char *url, char *out, size_t outlen)
-{
-	size_t n = strcspn(url, "?");
-
-	util_sanitize(out, outlen, url, n > MAX_DISPLAY ? MAX_DISPLAY : n);
-}
-
-static azmi_err status_error(const struct rest_call *c, const struct http_response *resp,
-                             struct azmi_error *err)
-{
-	char where[MAX_DISPLAY + 1], text[400];
-	azmi_err code =
-	    resp->status >= 400 && resp->status < 500 && resp->status != 408 && resp->status != 429
-	        ? AZMI_ERR_REFUSED
-	        : AZMI_ERR_ENDPOINT;
-
-	display_url(c->url, where, sizeof(where));
-	answer_error_text(resp->body.data ? resp->body.data : "", resp->body.len, text, sizeof(text));
-	err_set(err, code, c->svc->name, resp->status, "%s: %s %s: HTTP %ld%s%s", c->svc->name, c->method,
-	        where, resp->status, text[0] ? ": " : "", text);
-	if (resp->request_id[0])
-		err_append(err, "correlation id %s", resp->request_id);
-	return code;
-}
-
-static azmi_err transport_error(const struct rest_call *c, azmi_err rc, const struct http_response *resp,
-                                struct azmi_error *err)
-{
-	char where[MAX_DISPLAY + 1];
-
-	display_url(c->url, where, sizeof(where));
-	err_set(err, rc, c->svc->name, 0, "%s: %s %s: %s", c->svc->name, c->method, where, resp->curl_error);
-	if (resp->curl_code == CURLE_PEER_FAILED_VERIFICATION || resp->curl_code == CURLE_SSL_CACERT_BADFILE)
-		err_append(err,
-		           "hint: the server's certificate is not trusted; ca_file / AZMI_CA_FILE adds a CA");
-	else if (rc == AZMI_ERR_UNAVAILABLE)
-		err_append(err,
-		           "hint: %s cannot be reached: check DNS, the route and any proxy (https_proxy)",
-		           c->svc->base);
-	return rc;
-}
-
 static void fill_request(const struct azmi_ctx *ctx, const struct rest_call *c, const char *auth,
                          struct http_request *hr)
 {
@@ -145,73 +99,73 @@ static void fill_request(const struct azmi_ctx *ctx, const struct rest_call *c, 
 	}
 	/* Remote services: the configured proxy, or the environment's where it may steer us (as for Entra). */
 	hr->proxy = settings_proxy(&ctx->settings);
+	hr->ca_file = ctx->settings.ca_file;
+}
+
+/* What the 401 hook needs: the context, the call and its current Authorization header. */
+struct rest_state {
+	struct azmi_ctx *ctx;
+	const struct rest_call *c;
+	char *auth;
+};
+
+/* The cached token may have been revoked or be for a stale tenant: one fresh try. */
+static azmi_err refresh_bearer(void *arg, const struct http_response *resp, struct http_request *hr,
+                               struct azmi_error *err)
+{
+	struct rest_state *st = arg;
+	azmi_err rc;
+
+	(void)resp;
+	util_free_secret(st->auth);
+	st->auth = NULL;
+	hr->headers[0] = NULL;
+	if ((rc = bearer_header(st->ctx, st->c, true, &st->auth, err)) != AZMI_OK)
+		return rc;
+	fill_request(st->ctx, st->c, st->auth, hr);
+	return AZMI_OK;
+}
+
+static void rest_hint(void *arg, bool answered, azmi_err rc, const struct http_response *resp,
+                      struct azmi_error *err)
+{
+	const struct rest_call *c = ((const struct rest_state *)arg)->c;
+
+	if (answered)
+		return;
+	if (resp->curl_code == CURLE_PEER_FAILED_VERIFICATION || resp->curl_code == CURLE_SSL_CACERT_BADFILE)
+		err_append(err,
+		           "hint: the server's certificate is not trusted; ca_file / AZMI_CA_FILE adds a CA");
+	else if (rc == AZMI_ERR_UNAVAILABLE)
+		err_append(err,
+		           "hint: %s cannot be reached: check DNS, the route and any proxy (https_proxy)",
+		           c->svc->base);
 }
 
 azmi_err rest_perform(struct azmi_ctx *ctx, const struct rest_call *c, struct http_response *resp,
                       struct azmi_error *err)
 {
-	struct retry_state rs = {0};
+	struct rest_state st = {ctx, c, NULL};
 	struct http_request hr;
-	char *auth = NULL;
-	bool refreshed = false;
-	int attempts = 0;
 	azmi_err rc;
 
 	http_response_init(resp, c->body_cap);
-	if ((rc = bearer_header(ctx, c, false, &auth, err)) != AZMI_OK)
+	if ((rc = bearer_header(ctx, c, false, &st.auth, err)) != AZMI_OK)
 		return rc;
-	for (;;) {
-		int64_t now = util_mono_ms();
-		long delay;
-
-		if (now >= c->deadline_ms) {
-			if (attempts == 0 || rc == AZMI_OK)
-				rc = err_set(err, AZMI_ERR_TIMEOUT, c->svc->name, 0,
-				             "%s: no time left to ask %s", c->svc->name, c->svc->base);
-			break;
-		}
-		fill_request(ctx, c, auth, &hr);
-		hr.ca_file = ctx->settings.ca_file;
-		hr.timeout_ms = (long)(c->deadline_ms - now);
-		hr.connect_timeout_ms =
-		    CONNECT_TIMEOUT_MS < hr.timeout_ms ? CONNECT_TIMEOUT_MS : hr.timeout_ms;
-		http_response_free(resp);
-		http_response_init(resp, c->body_cap);
-		attempts++;
-		rc = http_perform(&hr, resp);
-		if (rc == AZMI_OK && resp->status >= 200 && resp->status <= 299)
-			break;
-		if (rc == AZMI_OK && resp->status == 401 && !refreshed) {
-			/* The cached token may have been revoked or be for a stale tenant: one fresh try. */
-			refreshed = true;
-			util_free_secret(auth);
-			if ((rc = bearer_header(ctx, c, true, &auth, err)) != AZMI_OK)
-				break;
-			continue;
-		}
-		if (rc == AZMI_OK) {
-			rc = status_error(c, resp, err);
-			delay = retry_next_delay(&rs, resp->status, resp->retry_after_ms, RETRY_ENTRA,
-			                         util_mono_ms());
-		} else {
-			rc = transport_error(c, rc, resp, err);
-			delay = rc == AZMI_ERR_ENDPOINT
-			            ? retry_next_delay(&rs, 0, -1, RETRY_ENTRA, util_mono_ms())
-			            : -1;
-		}
-		if (delay < 0)
-			break;
-		if (util_mono_ms() + delay >= c->deadline_ms) {
-			err_append(
-			    err,
-			    "gave up after %d attempt%s: the next retry (in %ld ms) would pass the deadline",
-			    attempts, attempts == 1 ? "" : "s", delay);
-			break;
-		}
-		log_line(&ctx->log, AZMI_LOG_INFO, "%s: attempt %d failed (HTTP %ld); retrying in %ld ms",
-		         c->svc->name, attempts, resp->status, delay);
-		util_sleep_ms(delay);
-	}
-	util_free_secret(auth);
+	http_response_free(resp);
+	fill_request(ctx, c, st.auth, &hr);
+	struct exchange x = {
+	    .kind = strcmp(c->svc->name, "graph") == 0 ? EP_GRAPH : EP_ARM, /* same policy today */
+	    .name = c->svc->name,
+	    .req = &hr,
+	    .body_cap = c->body_cap,
+	    .deadline_ms = c->deadline_ms,
+	    .log = &ctx->log,
+	    .unauthorized = refresh_bearer,
+	    .hint = rest_hint,
+	    .arg = &st,
+	};
+	rc = exchange_perform(&x, resp, err);
+	util_free_secret(st.auth);
 	return rc;
 }

@@ -65,10 +65,10 @@ static int uidtab_add(struct uid_table *t, const char *name, uint32_t uid, const
 	char *copy;
 
 	if (v == NULL)
-		return ENOMEM;
+		return -ENOMEM;
 	t->v = v;
 	if ((copy = strdup(name)) == NULL)
-		return ENOMEM;
+		return -ENOMEM;
 	t->v[t->n].name = copy;
 	t->v[t->n].uid = uid;
 	lower_oid(t->v[t->n].oid, oid);
@@ -97,7 +97,7 @@ int uidtab_parse(struct uid_table *t, char *text)
 		if (uidtab_find_name(t, line) || uidtab_find_uid(t, (uint32_t)uid))
 			continue;
 		if (uidtab_add(t, line, (uint32_t)uid, oid ? oid : "") != 0)
-			return ENOMEM;
+			return -ENOMEM;
 	}
 	return 0;
 }
@@ -110,7 +110,7 @@ static int uidtab_load_at(int dirfd, struct uid_table *t)
 
 	t->v = NULL;
 	t->n = 0;
-	if (r == ENOENT)
+	if (r == -ENOENT)
 		return 0;
 	if (r != 0)
 		return r;
@@ -127,7 +127,7 @@ int uidtab_load(struct uid_table *t)
 
 	t->v = NULL;
 	t->n = 0;
-	if (r == ENOENT)
+	if (r == -ENOENT)
 		return 0;
 	if (r != 0)
 		return r;
@@ -149,7 +149,7 @@ static int ids_push(struct local_ids *ids, uint32_t id, size_t *cap)
 		size_t ncap = *cap ? *cap * 2 : 128;
 		uint32_t *v = reallocarray(ids->ids, ncap, sizeof(*v));
 		if (v == NULL)
-			return ENOMEM;
+			return -ENOMEM;
 		ids->ids = v;
 		*cap = ncap;
 	}
@@ -166,7 +166,7 @@ static int ids_from_file(struct local_ids *ids, size_t *cap)
 	int r = 0;
 
 	if (f == NULL || buf == NULL) {
-		r = f == NULL ? errno : ENOMEM;
+		r = f == NULL ? -errno : -ENOMEM;
 		goto out;
 	}
 	for (;;) {
@@ -175,7 +175,7 @@ static int ids_from_file(struct local_ids *ids, size_t *cap)
 		if (e == ERANGE && buflen < (1u << 20)) {
 			char *nb = realloc(buf, buflen * 4);
 			if (nb == NULL) {
-				r = ENOMEM;
+				r = -ENOMEM;
 				break;
 			}
 			buf = nb;
@@ -244,7 +244,7 @@ int uidmap_assign(const struct login_conf *c, const struct uid_table *t, const s
 		return 0;
 	}
 	if (!uid_free(t, ids, slot))
-		return EADDRINUSE;
+		return -EADDRINUSE;
 	*uid = slot;
 	return 0;
 }
@@ -294,7 +294,7 @@ int uidmap_lookup(const struct login_conf *c, const char *name, uint32_t *uid, c
 		return 0;
 	}
 	if ((r = local_ids_load(&ids)) == 0) {
-		if ((r = uidmap_assign(c, &t, &ids, name, uid)) == EADDRINUSE)
+		if ((r = uidmap_assign(c, &t, &ids, name, uid)) == -EADDRINUSE)
 			explain_taken(c, &t, &ids, name, why, whylen);
 		local_ids_free(&ids);
 	}
@@ -309,7 +309,7 @@ static int uidtab_write(int dirfd, const struct uid_table *t)
 	int r = 0;
 
 	if (text == NULL)
-		return ENOMEM;
+		return -ENOMEM;
 	text[0] = '\0';
 	for (size_t i = 0; i < t->n && r == 0; i++) {
 		size_t need = strlen(t->v[i].name) + 16 + UIDMAP_OID_SIZE;
@@ -318,7 +318,7 @@ static int uidtab_write(int dirfd, const struct uid_table *t)
 			while (len + need >= cap)
 				cap *= 2;
 			if ((nt = realloc(text, cap)) == NULL) {
-				r = ENOMEM;
+				r = -ENOMEM;
 				break;
 			}
 			text = nt;
@@ -327,7 +327,7 @@ static int uidtab_write(int dirfd, const struct uid_table *t)
 		                        (unsigned)t->v[i].uid, t->v[i].oid[0] ? ":" : "", t->v[i].oid);
 	}
 	if (r == 0)
-		r = len > UIDTAB_MAX ? EFBIG : sfile_write(dirfd, UIDTAB_FILE, 0644, text, len);
+		r = len > UIDTAB_MAX ? -EFBIG : sfile_write(dirfd, UIDTAB_FILE, 0644, text, len);
 	free(text);
 	return r;
 }
@@ -356,7 +356,7 @@ static int bind_oid(const struct login_conf *c, struct uid_table *t, const struc
 		    "from %s/%s (the next login then records the new person)",
 		    name, (unsigned)e->uid, e->oid, oid, name, (unsigned)e->uid, e->oid, AZMI_STATEDIR,
 		    UIDTAB_FILE);
-		return EKEYREJECTED;
+		return -EKEYREJECTED;
 	}
 	if (other != NULL)
 		snprintf(

@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "error.h"
+
 #include "login_conf.h"
 
 #define UIDTAB_FILE       "uids"
@@ -47,19 +49,19 @@ struct local_ids {
 	size_t n;
 };
 
-/* Load the uid table (a missing file is an empty table).  0 or an errno. */
-int uidtab_load(struct uid_table *t);
+/* Load the uid table (a missing file is an empty table).  0 or -errno. */
+AZMI_MUST_CHECK int uidtab_load(struct uid_table *t);
 void uidtab_free(struct uid_table *t);
 /*
  * Add the "name:uid[:objectid]" lines of `text` (NUL-terminated, modified in
  * place) to `t`; malformed lines and later duplicates of a name or UID are
- * skipped (an object id may have several names).  0 or ENOMEM.
+ * skipped (an object id may have several names).  0 or -ENOMEM.
  */
-int uidtab_parse(struct uid_table *t, char *text);
+AZMI_MUST_CHECK int uidtab_parse(struct uid_table *t, char *text);
 const struct uid_entry *uidtab_find_name(const struct uid_table *t, const char *name);
 const struct uid_entry *uidtab_find_uid(const struct uid_table *t, uint32_t uid);
 
-int local_ids_load(struct local_ids *ids);
+AZMI_MUST_CHECK int local_ids_load(struct local_ids *ids);
 void local_ids_free(struct local_ids *ids);
 
 /* The hash behind the UID (FNV-1a 32 of the lower-cased name). */
@@ -70,11 +72,11 @@ uint32_t uidmap_slot(const struct login_conf *c, const char *name);
 
 /*
  * The UID `name` (canonical) gets: its table entry, else its slot when that
- * is free.  0, or EADDRINUSE when the slot is taken (by a local account or
+ * is free.  0, or -EADDRINUSE when the slot is taken (by a local account or
  * another recorded name).
  */
-int uidmap_assign(const struct login_conf *c, const struct uid_table *t, const struct local_ids *ids,
-                  const char *name, uint32_t *uid);
+AZMI_MUST_CHECK int uidmap_assign(const struct login_conf *c, const struct uid_table *t,
+                                  const struct local_ids *ids, const char *name, uint32_t *uid);
 
 /* A free UID of uid_range near `name`'s slot, to suggest as a pin; 0 when the range is full. */
 uint32_t uidmap_suggest(const struct login_conf *c, const struct uid_table *t, const struct local_ids *ids,
@@ -82,20 +84,21 @@ uint32_t uidmap_suggest(const struct login_conf *c, const struct uid_table *t, c
 
 /*
  * uidmap_assign with everything loaded for the caller (the NSS module).  0 or
- * an errno; with EADDRINUSE `why` says whose the slot is and how to pin a UID.
+ * -errno; with -EADDRINUSE `why` says whose the slot is and how to pin a UID.
  */
-int uidmap_lookup(const struct login_conf *c, const char *name, uint32_t *uid, char *why, size_t whylen);
+AZMI_MUST_CHECK int uidmap_lookup(const struct login_conf *c, const char *name, uint32_t *uid, char *why,
+                                  size_t whylen);
 
 /*
  * Bind `name` (canonical) to object id `oid` in the uid table, under its
  * lock: a new name gets its slot, a pin without an object id gets `oid`.
- * 0 with *uid; EADDRINUSE when the slot belongs to someone else, EKEYREJECTED
+ * 0 with *uid; -EADDRINUSE when the slot belongs to someone else, -EKEYREJECTED
  * when the name is recorded for another object id: `why` then tells the
  * administrator what to do.  0 also sets `why` when the object id is
- * recorded under another name as well (a renamed user: a note).  Else an errno.
+ * recorded under another name as well (a renamed user: a note).  Else -errno.
  * Without `write` nothing is written: the answer the binding would give.
  */
-int uidmap_record(const struct login_conf *c, const char *name, const char *oid, uint32_t *uid, char *why,
-                  size_t whylen, bool write);
+AZMI_MUST_CHECK int uidmap_record(const struct login_conf *c, const char *name, const char *oid,
+                                  uint32_t *uid, char *why, size_t whylen, bool write);
 
 #endif

@@ -8,7 +8,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "answer.h"
 #include "ctx.h"
 #include "error.h"
 #include "frontend.h"
@@ -18,7 +17,7 @@
 #include "machine_kind.h"
 #include "rbac.h"
 #include "rbac_parse.h"
-#include "retry.h"
+#include "exchange.h"
 #include "source.h"
 #include "util.h"
 #include "vm_cache.h"
@@ -28,7 +27,6 @@
 #define ARC_DEFAULT_BASE    "http://127.0.0.1:40342"
 #define VM_PROVIDER         "/providers/Microsoft.Compute/virtualMachines/"
 #define ARC_PROVIDER        "/providers/Microsoft.HybridCompute/machines/"
-#define CONNECT_TIMEOUT_MS  5000L
 #define INSTANCE_MAX_BODY   (256 * 1024)
 
 /* Resource group names: letters, digits and ._()- (Azure allows Unicode letters too; azmi does not). */
@@ -169,17 +167,29 @@ out:
 	return r;
 }
 
-static void transport_hint(bool arc, const char *base, azmi_err rc, struct azmi_error *err)
+/* Which instance metadata service is asked, for the hint of a failure. */
+struct vm_where {
+	bool arc;
+	const char *base;
+};
+
+static void transport_hint(void *arg, bool answered, azmi_err rc, const struct http_response *resp,
+                           struct azmi_error *err)
 {
-	if (rc == AZMI_ERR_UNAVAILABLE && arc)
+	const struct vm_where *w = arg;
+
+	(void)resp;
+	if (answered)
+		return;
+	if (rc == AZMI_ERR_UNAVAILABLE && w->arc)
 		err_append(err,
 		           "hint: the Arc agent's metadata service does not answer at %s: is himds running "
 		           "(azcmagent show)?",
-		           base);
+		           w->base);
 	else if (rc == AZMI_ERR_UNAVAILABLE)
 		err_append(err,
 		           "hint: nothing answers at %s: this is not an Azure VM, or a firewall blocks IMDS",
-		           base);
+		           w->base);
 	else if (rc == AZMI_ERR_TIMEOUT)
 		err_append(err, "hint: no answer within the time allowed (timeout in azmi.conf)");
 }
@@ -189,51 +199,20 @@ static azmi_err ask(struct azmi_ctx *ctx, const char *name, const char *base, bo
                     int64_t deadline, struct http_response *resp, struct azmi_error *err)
 {
 	struct http_request hr = {.method = "GET", .url = url, .no_proxy = true};
-	struct retry_state rs = {0};
-	char text[400];
-	azmi_err rc = AZMI_ERR_TIMEOUT;
-	long delay;
+	struct vm_where where = {arc, base};
+	struct exchange x = {
+	    .kind = EP_INSTANCE_METADATA,
+	    .name = name,
+	    .req = &hr,
+	    .body_cap = INSTANCE_MAX_BODY,
+	    .deadline_ms = deadline,
+	    .log = &ctx->log,
+	    .hint = transport_hint,
+	    .arg = &where,
+	};
 
 	hr.headers[0] = "Metadata: true";
-	for (int attempt = 1;; attempt++) {
-		int64_t now = util_mono_ms();
-		if (now >= deadline)
-			return err_set(err, AZMI_ERR_TIMEOUT, name, 0, "%s: GET %s: no time left", name, url);
-		hr.timeout_ms = (long)(deadline - now);
-		hr.connect_timeout_ms =
-		    CONNECT_TIMEOUT_MS < hr.timeout_ms ? CONNECT_TIMEOUT_MS : hr.timeout_ms;
-		http_response_free(resp);
-		http_response_init(resp, INSTANCE_MAX_BODY);
-		rc = http_perform(&hr, resp);
-		if (rc == AZMI_OK && resp->status == 200)
-			return AZMI_OK;
-		if (rc == AZMI_OK) {
-			answer_error_text(resp->body.data ? resp->body.data : "", resp->body.len, text,
-			                  sizeof(text));
-			rc = resp->status >= 400 && resp->status < 500 &&
-			             !retry_status_retryable(resp->status, 0)
-			         ? AZMI_ERR_REFUSED
-			         : AZMI_ERR_ENDPOINT;
-			err_set(err, rc, name, resp->status, "%s: GET %s: HTTP %ld%s%s", name, url,
-			        resp->status, text[0] ? ": " : "", text);
-			delay = retry_next_delay(&rs, resp->status, resp->retry_after_ms, 0, util_mono_ms());
-		} else {
-			err_set(err, rc, name, 0, "%s: GET %s: %s", name, url, resp->curl_error);
-			transport_hint(arc, base, rc, err);
-			delay =
-			    rc == AZMI_ERR_ENDPOINT ? retry_next_delay(&rs, 0, -1, 0, util_mono_ms()) : -1;
-		}
-		if (delay < 0)
-			return rc;
-		if (util_mono_ms() + delay >= deadline) {
-			err_append(err, "gave up after %d attempt%s: the next retry would pass the deadline",
-			           attempt, attempt == 1 ? "" : "s");
-			return rc;
-		}
-		log_line(&ctx->log, AZMI_LOG_INFO,
-		         "%s: instance metadata attempt %d failed; retrying in %ld ms", name, attempt, delay);
-		util_sleep_ms(delay);
-	}
+	return exchange_perform(&x, resp, err);
 }
 
 /*
@@ -294,7 +273,6 @@ azmi_err vm_info_get(struct azmi_ctx *ctx, struct vm_info *out, struct azmi_erro
 		free(url);
 		return AZMI_OK;
 	}
-	http_response_init(&resp, INSTANCE_MAX_BODY);
 	rc = ask(ctx, name, base, arc, url, ctx_deadline(ctx), &resp, err);
 	if (rc != AZMI_OK && arc && arc_offline(ctx, rc, &info, err)) {
 		rc = AZMI_OK;

@@ -92,15 +92,21 @@ static enum nss_status not_found(int *errnop)
 	return NSS_STATUS_NOTFOUND;
 }
 
-/* Only problems are logged (the caller's identifier, authpriv), never a normal miss. */
-static enum nss_status unavailable(int *errnop, int err, const char *what)
+/*
+ * The helpers below say -errno, as the login library's do; here, the one
+ * place, it becomes NSS's positive *errnop.  Only problems are logged (the
+ * caller's identifier, authpriv), never a normal miss.
+ */
+static enum nss_status unavailable(int *errnop, int neg_errno, const char *what)
 {
+	int err = neg_errno < 0 ? -neg_errno : EIO;
+
 	syslog(LOG_AUTHPRIV | LOG_ERR, "nss_azmi: cannot answer for %s: %s%s", what, strerror(err),
 	       err == EPERM || err == ELOOP ? " (" AZMI_STATEDIR
 	                                      " and its files must be owned by root, not writable "
 	                                      "by group or others, and not symbolic links)"
 	                                    : "");
-	*errnop = err ? err : EIO;
+	*errnop = err;
 	return NSS_STATUS_UNAVAIL;
 }
 
@@ -136,29 +142,32 @@ static enum nss_status conf_failed(int *errnop)
 }
 
 /*
- * Is `name` an Entra user this module serves?  1 with its canonical name and
- * UID, 0 when not, -errno when it cannot tell.  A name whose UID slot is
- * someone else's is not served (never moved to another UID: sshd would keep
- * the UID it saw before authentication); that is logged, with the way out.
+ * Is `name` an Entra user this module serves?  0 with *served (and then its
+ * canonical name and UID), or -errno when it cannot tell.  A name whose UID
+ * slot is someone else's is not served (never moved to another UID: sshd
+ * would keep the UID it saw before authentication); that is logged, with the
+ * way out.
  */
 static int served_user(const struct login_conf *c, const char *name, char canon[LOGIN_NAME_MAX],
-                       uint32_t *uid)
+                       uint32_t *uid, bool *served)
 {
 	struct principal p;
 	char why[768];
 	int r = principal_resolve(c, name, -1, &p);
 
+	*served = false;
 	if (r != 0)
-		return -r;
+		return r;
 	if (p.via == PRINCIPAL_NONE || names_in_passwd(p.user, false))
 		return 0;
 	memcpy(canon, p.user, LOGIN_NAME_MAX);
 	r = uidmap_lookup(c, p.user, uid, why, sizeof(why));
-	if (r == EADDRINUSE) {
+	if (r == -EADDRINUSE) {
 		syslog(LOG_AUTHPRIV | LOG_NOTICE, "nss_azmi: %s", why);
 		return 0;
 	}
-	return r == 0 ? 1 : -r;
+	*served = r == 0;
+	return r;
 }
 
 static uint32_t users_gid(const struct login_conf *c)
@@ -221,29 +230,33 @@ static enum nss_status admin_group(const struct login_conf *c, struct group *gr,
 	return s;
 }
 
-/* The served user whose recorded UID is `uid`: 1 with its name, 0 none, -errno. */
-static int user_by_uid(const struct login_conf *c, uint32_t uid, char name[LOGIN_NAME_MAX])
+/* The served user whose recorded UID is `uid`: 0 with *found (and its name), or -errno. */
+static int user_by_uid(const struct login_conf *c, uint32_t uid, char name[LOGIN_NAME_MAX], bool *found)
 {
 	struct uid_table t;
 	const struct uid_entry *e;
 	char canon[LOGIN_NAME_MAX];
 	uint32_t check;
+	bool recorded = false;
 	int r;
 
+	*found = false;
 	if (uid <= c->uid_min || uid > c->uid_max)
 		return 0;
 	if ((r = uidtab_load(&t)) != 0)
-		return -r;
-	e = uidtab_find_uid(&t, uid);
-	r = 0;
-	if (e != NULL) {
+		return r;
+	if ((e = uidtab_find_uid(&t, uid)) != NULL) {
 		snprintf(name, LOGIN_NAME_MAX, "%s", e->name);
-		r = 1;
+		recorded = true;
 	}
 	uidtab_free(&t);
-	if (r == 1 && ((r = served_user(c, name, canon, &check)) != 1 || check != uid))
-		r = r < 0 ? r : 0;
-	return r;
+	if (!recorded)
+		return 0;
+	/* The table's name must still be served, at this very UID. */
+	if ((r = served_user(c, name, canon, &check, found)) != 0)
+		return r;
+	*found = *found && check == uid;
+	return 0;
 }
 
 static enum nss_status getpwnam_with(const struct login_conf *c, const char *name, struct passwd *pw,
@@ -251,11 +264,12 @@ static enum nss_status getpwnam_with(const struct login_conf *c, const char *nam
 {
 	char canon[LOGIN_NAME_MAX];
 	uint32_t uid;
+	bool served;
 	int r;
 
-	if ((r = served_user(c, name, canon, &uid)) < 0)
-		return unavailable(errnop, -r, name);
-	if (r == 0)
+	if ((r = served_user(c, name, canon, &uid, &served)) != 0)
+		return unavailable(errnop, r, name);
+	if (!served)
 		return not_found(errnop);
 	return fill_passwd(c, canon, uid, pw, buf, buflen, errnop);
 }
@@ -279,11 +293,12 @@ static enum nss_status getpwuid_with(const struct login_conf *c, uid_t uid, stru
                                      size_t buflen, int *errnop)
 {
 	char name[LOGIN_NAME_MAX];
+	bool found;
 	int r;
 
-	if ((r = user_by_uid(c, (uint32_t)uid, name)) < 0)
-		return unavailable(errnop, -r, AZMI_STATEDIR "/" UIDTAB_FILE);
-	if (r == 0)
+	if ((r = user_by_uid(c, (uint32_t)uid, name, &found)) != 0)
+		return unavailable(errnop, r, AZMI_STATEDIR "/" UIDTAB_FILE);
+	if (!found)
 		return not_found(errnop);
 	return fill_passwd(c, name, (uint32_t)uid, pw, buf, buflen, errnop);
 }

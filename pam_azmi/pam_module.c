@@ -274,14 +274,14 @@ static void apply(pam_handle_t *pamh, const struct login_conf *c, struct login_r
 	}
 	if (r->outcome == LOGIN_GRANTED && r->level == RBAC_ADMIN) {
 		pam_syslog(pamh, LOG_WARNING, "cannot add %s to %s: %s; logging in without admin rights",
-		           name, c->admin_group, strerror(e));
+		           name, c->admin_group, strerror(-e));
 		r->level = RBAC_USER;
 		return;
 	}
 	r->outcome = LOGIN_INTERNAL;
 	r->err = AZMI_ERR_SYSTEM;
 	snprintf(r->reason, sizeof(r->reason), "cannot remove %.200s from %s (%s): refused", name,
-	         c->admin_group, strerror(e));
+	         c->admin_group, strerror(-e));
 }
 
 /* `src` for a key="value" field: sanitised, double quotes made single. */

@@ -1,6 +1,7 @@
 /* acr.c - Container Registry tokens: the Entra token exchange, the refresh-token cache, scoped tokens. */
 #include "acr.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,13 +12,12 @@
 #include "http.h"
 #include "json.h"
 #include "jwt.h"
-#include "retry.h"
+#include "exchange.h"
 #include "token.h"
 #include "util.h"
 
-#define REGISTRY_AUDIENCE  "https://containerregistry.azure.net/"
-#define CONNECT_TIMEOUT_MS 10000L
-#define MAX_CLAIM          128
+#define REGISTRY_AUDIENCE "https://containerregistry.azure.net/"
+#define MAX_CLAIM         128
 
 /* The Resource Manager audience of the registry's cloud, from its suffix. */
 static const char *arm_audience(const char *registry)
@@ -88,9 +88,13 @@ static azmi_err entra_token(struct azmi_ctx *ctx, const struct acr_request *req,
 	return rc;
 }
 
-static void transport_hint(const char *registry, azmi_err rc, const struct http_response *resp,
+static void transport_hint(void *arg, bool answered, azmi_err rc, const struct http_response *resp,
                            struct azmi_error *err)
 {
+	const char *registry = arg;
+
+	if (answered)
+		return;
 	if (rc == AZMI_ERR_UNAVAILABLE)
 		err_append(err,
 		           "hint: nothing answers at %s: check the registry's name (az acr show), DNS, a "
@@ -105,17 +109,32 @@ static void transport_hint(const char *registry, azmi_err rc, const struct http_
 }
 
 /*
- * POST `form` to https://<registry><path>, retrying 408, 429, 5xx and
- * dropped connections until `deadline`.  AZMI_OK when an answer came (any
- * status, in `resp`, which the caller frees); else the transport error, in `err`.
+ * POST `form` to https://<registry><path> through the exchange (408, 429,
+ * 5xx and dropped connections retried until `deadline`) and take the bearer
+ * token in the answer's `field`.  *status gets the last HTTP status (0 if
+ * none); on failure the error names the request, the status and the
+ * registry's error text, or the transport's error.
  */
-static azmi_err registry_post(struct azmi_ctx *ctx, const char *registry, const char *path, const char *form,
-                              int64_t deadline, struct http_response *resp, struct azmi_error *err)
+static azmi_err registry_token(struct azmi_ctx *ctx, const char *registry, const char *path,
+                               const char *about, const char *form, const char *field, int64_t deadline,
+                               struct azmi_token **out, long *status, struct azmi_error *err)
 {
-	char url[ACR_MAX_HOST + 32];
+	char url[ACR_MAX_HOST + 32], what[1024], why[256];
 	struct http_request hr = {0};
-	struct retry_state rs = {0};
-	int attempts = 0;
+	struct http_response resp;
+	struct exchange x = {
+	    .kind = EP_REGISTRY,
+	    .name = "acr",
+	    .about = about,
+	    .req = &hr,
+	    .body_cap = ACR_MAX_BODY,
+	    .deadline_ms = deadline,
+	    .log = &ctx->log,
+	    .hint = transport_hint,
+	    .error_text = acr_error_text,
+	    .arg = (void *)(uintptr_t)registry,
+	};
+	azmi_err r;
 
 	snprintf(url, sizeof(url), "https://%s%s", registry, path);
 	hr.method = "POST";
@@ -125,39 +144,15 @@ static azmi_err registry_post(struct azmi_ctx *ctx, const char *registry, const 
 	hr.body_len = strlen(form);
 	hr.ca_file = ctx->settings.ca_file;
 	hr.proxy = settings_proxy(&ctx->settings);
-	for (;;) {
-		int64_t now = util_mono_ms();
-		long delay;
-		azmi_err rc;
-
-		http_response_init(resp, ACR_MAX_BODY);
-		if (now >= deadline)
-			return err_set(err, AZMI_ERR_TIMEOUT, "acr", 0, "acr: POST %s: no time left%s", url,
-			               attempts ? " for another attempt" : "");
-		hr.timeout_ms = (long)(deadline - now);
-		hr.connect_timeout_ms =
-		    hr.timeout_ms < CONNECT_TIMEOUT_MS ? hr.timeout_ms : CONNECT_TIMEOUT_MS;
-		attempts++;
-		rc = http_perform(&hr, resp);
-		if (rc == AZMI_OK) {
-			if (!retry_status_retryable(resp->status, RETRY_ENTRA))
-				return AZMI_OK;
-			delay = retry_next_delay(&rs, resp->status, resp->retry_after_ms, RETRY_ENTRA, now);
-			if (delay < 0 || util_mono_ms() + delay >= deadline)
-				return AZMI_OK; /* the caller reports the status */
-		} else {
-			err_set(err, rc, "acr", 0, "acr: POST %s: %s", url, resp->curl_error);
-			transport_hint(registry, rc, resp, err);
-			delay = rc == AZMI_ERR_ENDPOINT ? retry_next_delay(&rs, 0, -1, RETRY_ENTRA, now) : -1;
-			if (delay < 0 || util_mono_ms() + delay >= deadline)
-				return rc;
-		}
-		log_line(&ctx->log, AZMI_LOG_INFO,
-		         "acr: POST %s: attempt %d failed (HTTP %ld); retrying in %ld ms", url, attempts,
-		         resp->status, delay);
-		http_response_free(resp);
-		util_sleep_ms(delay);
+	r = exchange_perform(&x, &resp, err);
+	*status = resp.status;
+	if (r == AZMI_OK && (r = acr_answer_parse(resp.body.data, resp.body.len, field, util_now(), registry,
+	                                          out, why, sizeof(why))) != AZMI_OK) {
+		exchange_describe(&x, what, sizeof(what));
+		err_set(err, r, "acr", 200, "%s: HTTP 200 but %s", what, why);
 	}
+	http_response_free(&resp);
+	return r;
 }
 
 /* "name=<escaped value>" appended to the form; false when out of memory.  Values may be secrets. */
@@ -177,49 +172,27 @@ static bool form_add(char **form, const char *name, const char *value)
 	return true;
 }
 
-/* The registry's refusal as an error: HTTP status and its error text. */
-static azmi_err status_error(const char *what, const struct http_response *resp, struct azmi_error *err)
-{
-	char text[400];
-	long st = resp->status;
-	azmi_err code =
-	    st >= 400 && st < 500 && st != 408 && st != 429 ? AZMI_ERR_REFUSED : AZMI_ERR_ENDPOINT;
-
-	acr_error_text(resp->body.data, resp->body.len, text, sizeof(text));
-	return err_set(err, code, "acr", st, "acr: %s: HTTP %ld%s%s", what, st, text[0] ? ": " : "", text);
-}
-
 /* One exchange of `entra` at the registry; *status gets the HTTP status (0 if none). */
 static azmi_err exchange(struct azmi_ctx *ctx, const char *registry, const struct azmi_token *entra,
                          const struct who *w, int64_t deadline, struct azmi_token **out, long *status,
                          struct azmi_error *err)
 {
-	struct http_response resp;
-	char what[ACR_MAX_HOST + 160], why[256];
+	char what[ACR_MAX_HOST + 160], about[128];
 	char *form = NULL;
 	azmi_err r;
 
 	*status = 0;
-	snprintf(what, sizeof(what), "POST https://%s/oauth2/exchange with an Entra token for %s", registry,
-	         entra->resource);
+	snprintf(about, sizeof(about), "with an Entra token for %s", entra->resource);
+	snprintf(what, sizeof(what), "POST https://%s/oauth2/exchange %s", registry, about);
 	if (!form_add(&form, "grant_type", "access_token") || !form_add(&form, "service", registry) ||
 	    !form_add(&form, "tenant", w->tid) || !form_add(&form, "access_token", entra->access_token)) {
 		util_free_secret(form);
 		return err_set(err, AZMI_ERR_NOMEM, "acr", 0, "acr: out of memory");
 	}
 	log_line(&ctx->log, AZMI_LOG_INFO, "acr: %s", what);
-	r = registry_post(ctx, registry, "/oauth2/exchange", form, deadline, &resp, err);
+	r = registry_token(ctx, registry, "/oauth2/exchange", about, form, "refresh_token", deadline, out,
+	                   status, err);
 	util_free_secret(form);
-	if (r == AZMI_OK) {
-		*status = resp.status;
-		if (resp.status != 200) {
-			r = status_error(what, &resp, err);
-		} else if ((r = acr_answer_parse(resp.body.data, resp.body.len, "refresh_token", util_now(),
-		                                 registry, out, why, sizeof(why))) != AZMI_OK) {
-			err_set(err, r, "acr", 200, "acr: %s: HTTP 200 but %s", what, why);
-		}
-	}
-	http_response_free(&resp);
 	return r;
 }
 
@@ -410,14 +383,13 @@ static azmi_err scoped_token(struct azmi_ctx *ctx, const char *registry, const c
                              const struct azmi_token *refresh, int64_t deadline, struct azmi_token **out,
                              long *status, struct azmi_error *err)
 {
-	struct http_response resp;
-	char what[ACR_MAX_HOST + ACR_MAX_SCOPE + 64], why[256], one[ACR_MAX_SCOPE + 1];
+	char about[ACR_MAX_SCOPE + 32], one[ACR_MAX_SCOPE + 1];
 	char *form = NULL;
 	bool ok;
 	azmi_err r;
 
 	*status = 0;
-	snprintf(what, sizeof(what), "POST https://%s/oauth2/token for scope \"%s\"", registry, scope);
+	snprintf(about, sizeof(about), "for scope \"%s\"", scope);
 	ok = form_add(&form, "grant_type", "refresh_token") && form_add(&form, "service", registry);
 	/* Several scopes go as several scope parameters. */
 	for (const char *s = scope; ok && *s != '\0';) {
@@ -431,17 +403,9 @@ static azmi_err scoped_token(struct azmi_ctx *ctx, const char *registry, const c
 		util_free_secret(form);
 		return err_set(err, AZMI_ERR_NOMEM, "acr", 0, "acr: out of memory");
 	}
-	r = registry_post(ctx, registry, "/oauth2/token", form, deadline, &resp, err);
+	r = registry_token(ctx, registry, "/oauth2/token", about, form, "access_token", deadline, out, status,
+	                   err);
 	util_free_secret(form);
-	if (r == AZMI_OK) {
-		*status = resp.status;
-		if (resp.status != 200)
-			r = status_error(what, &resp, err);
-		else if ((r = acr_answer_parse(resp.body.data, resp.body.len, "access_token", util_now(),
-		                               registry, out, why, sizeof(why))) != AZMI_OK)
-			err_set(err, r, "acr", 200, "acr: %s: HTTP 200 but %s", what, why);
-	}
-	http_response_free(&resp);
 	return r;
 }
 

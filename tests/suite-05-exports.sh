@@ -89,6 +89,38 @@ else
 fi
 printf '%s\n' "$out" | sed 's/^/  /'
 
+# A program that links only libazmi.so.1 accepts every key of every part of azmi in a shared azmi.conf
+# (each part's config_keys.def, built into the core) and reports a typo.
+if [ -f "$BUILD/libazmi.so.1" ]; then
+	dir=$(mktemp -d)
+	conf="$dir/azmi.conf"
+	sed -n 's/^CONFIG_KEY(\([a-z_0-9]*\))$/\1/p' core/config_keys.def login/config_keys.def \
+		registry/config_keys.def libcurl_auth/config_keys.def >"$dir/keys"
+	# Values need not be valid for this check, only present: the library reads none but its own.
+	grep -v -x -e imds_endpoint -e ca_file -e cloud -e timeout -e cache_dir -e cache -e use_azure_cli \
+		-e proxy -e arm_endpoint -e graph_endpoint "$dir/keys" | sed 's/$/ = x/' >"$conf"
+	echo "imds_endpiont = http://127.0.0.1:9" >>"$conf"
+	chmod 600 "$conf"
+	nkeys=$(wc -l <"$conf")
+	if ${CC:-cc} -Iinclude -o "$dir/shared_config" tests/exports/shared_config.c "$BUILD/libazmi.so.1" 2>"$dir/cc.err"; then
+		out=$(AZMI_CONFIG="$conf" LD_LIBRARY_PATH="$BUILD" "$dir/shared_config" 2>&1)
+		warned=$(printf '%s\n' "$out" | grep -c 'unknown key')
+		if [ "$warned" -eq 1 ] && printf '%s\n' "$out" | grep -q 'unknown key "imds_endpiont"' && [ "$nkeys" -ge 19 ]; then
+			pass=$((pass + 1))
+			echo "ok: a program using only libazmi.so.1 takes the $((nkeys - 1)) keys of the other parts, warns about a typo"
+		else
+			fail=$((fail + 1))
+			echo "FAIL: a program using only libazmi.so.1 with every part's keys ($nkeys lines) said:"
+			printf '%s\n' "$out" | sed 's/^/  /'
+		fi
+	else
+		fail=$((fail + 1))
+		echo "FAIL: cannot build tests/exports/shared_config.c:"
+		sed 's/^/  /' "$dir/cc.err"
+	fi
+	rm -rf "$dir"
+fi
+
 # The command itself must not pull in libcurl at start-up (it loads it on the first request).
 if ldd "$BUILD/azmi" | grep -q libcurl; then
 	fail=$((fail + 1))

@@ -105,8 +105,8 @@ AZMI_MUST_CHECK azmi_err settings_load(struct settings *s, struct config_file *c
 
 void settings_free(struct settings *s);
 
-/* "AzureCloud", "AzureUSGovernment" or "AzureChinaCloud" into *out: 0, or -1 for anything else. */
-int settings_parse_cloud(const char *name, enum azmi_cloud *out);
+/* "AzureCloud", "AzureUSGovernment" or "AzureChinaCloud" into *out: true, or false for anything else. */
+bool settings_parse_cloud(const char *name, enum azmi_cloud *out);
 
 /* The cloud's default Resource Manager and Microsoft Graph base URLs (also their token audiences). */
 const char *settings_cloud_arm(enum azmi_cloud cloud);

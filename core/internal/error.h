@@ -8,7 +8,12 @@
 
 #define AZMI_PRINTF(f, a) __attribute__((format(printf, f, a)))
 
-/* On every internal function returning azmi_err: an ignored failure is a build warning. */
+/*
+ * Two conventions inside azmi: azmi_err with a struct azmi_error where a
+ * message matters, and 0 / -errno for thin helpers around system calls (the
+ * login library's local files, the NSS module).  Both carry this mark: an
+ * ignored failure is a build warning.
+ */
 #define AZMI_MUST_CHECK __attribute__((warn_unused_result))
 
 /*

@@ -175,10 +175,14 @@ static void test_map_parse(void **state)
 		struct principal p;
 		char *text = strdup(cases[i].text);
 		memset(&p, 0, sizeof(p));
-		int r = principal_map_parse("map", text, cases[i].user, &p);
-		if (r != cases[i].want)
-			fail_msg("case %zu: got %d, want %d (%s)", i, r, cases[i].want, p.why);
-		if (r == 1)
+		bool found = false;
+		int r = principal_map_parse("map", text, cases[i].user, &p, &found);
+		/* want: 1 found, 0 absent, -EINVAL refused */
+		if ((r < 0 ? r : (int)found) != cases[i].want)
+			fail_msg("case %zu: got %d (found %d), want %d (%s)", i, r, found, cases[i].want,
+			         p.why);
+		assert_true(r == 0 || !found);
+		if (found)
 			assert_string_equal(p.id, cases[i].id);
 		if (r < 0)
 			assert_non_null(strstr(p.why, "map:"));
@@ -215,7 +219,7 @@ static void test_resolve(void **state)
 	assert_int_equal(principal_resolve(&c, "newuser", -1, &p), 0);
 	assert_int_equal(p.via, PRINCIPAL_SUFFIX);
 	login_conf_set(&c, "user_map", "/nonexistent/azmi-users", why, sizeof(why));
-	assert_int_equal(principal_resolve(&c, "alice", 1500, &p), ENOENT);
+	assert_int_equal(principal_resolve(&c, "alice", 1500, &p), -ENOENT);
 	assert_non_null(strstr(p.why, "/nonexistent/azmi-users"));
 }
 
@@ -263,14 +267,14 @@ static void test_uid_scheme(void **state)
 	assert_non_null(in2);
 	assert_non_null(in3);
 	/* No probing: a taken slot is refused, never moved; a pin is suggested instead. */
-	assert_int_equal(uidmap_assign(&c, &t, &ids, in2, &uid), EADDRINUSE);
+	assert_int_equal(uidmap_assign(&c, &t, &ids, in2, &uid), -EADDRINUSE);
 	assert_int_equal(uidmap_suggest(&c, &t, &ids, in2), 70003);
 	assert_int_equal(uidmap_assign(&c, &t, &ids, in3, &uid), 0);
 	assert_int_equal(uid, 70003);
 	uint32_t both[] = {70002, 70003};
 	ids.ids = both;
 	ids.n = 2;
-	assert_int_equal(uidmap_assign(&c, &t, &ids, in3, &uid), EADDRINUSE);
+	assert_int_equal(uidmap_assign(&c, &t, &ids, in3, &uid), -EADDRINUSE);
 	assert_int_equal(uidmap_suggest(&c, &t, &ids, in3), 0); /* full */
 	assert_int_equal(login_conf_set(&c, "uid_range", "70000-70001", NULL, 0), LCONF_BAD_VALUE);
 	uidtab_free(&t);
@@ -322,13 +326,13 @@ static void test_dcache_parse(void **state)
 	} cases[] = {
 	    {"azmi-decision 1\nuser a\nprincipal a@b.c\nlevel 1\ntime 5\n", 0},
 	    {"azmi-decision 1\nuser a\nprincipal a@b.c\nlevel 2\ntime 5\nrole R R\nscope /s\n", 0},
-	    {"azmi-decision 2\nuser a\nprincipal a@b.c\nlevel 1\ntime 5\n", EINVAL},
-	    {"azmi-decision 1\nuser a\nprincipal a@b.c\nlevel 3\ntime 5\n", EINVAL},
-	    {"azmi-decision 1\nuser a\nprincipal a@b.c\nlevel 1\ntime -5\n", EINVAL},
-	    {"azmi-decision 1\nuser a\nlevel 1\ntime 5\n", EINVAL},
-	    {"azmi-decision 1\nuser a\nprincipal a@b.c\nlevel 1\n", EINVAL},
-	    {"azmi-decision 1\nnospace\n", EINVAL},
-	    {"", EINVAL},
+	    {"azmi-decision 2\nuser a\nprincipal a@b.c\nlevel 1\ntime 5\n", -EINVAL},
+	    {"azmi-decision 1\nuser a\nprincipal a@b.c\nlevel 3\ntime 5\n", -EINVAL},
+	    {"azmi-decision 1\nuser a\nprincipal a@b.c\nlevel 1\ntime -5\n", -EINVAL},
+	    {"azmi-decision 1\nuser a\nlevel 1\ntime 5\n", -EINVAL},
+	    {"azmi-decision 1\nuser a\nprincipal a@b.c\nlevel 1\n", -EINVAL},
+	    {"azmi-decision 1\nnospace\n", -EINVAL},
+	    {"", -EINVAL},
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

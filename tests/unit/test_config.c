@@ -166,6 +166,31 @@ static void test_parse_details(void **state)
 	assert_false(config_key_is_known(""));
 }
 
+/* Each part's own key list (its folder's config_keys.def) is known to the core, built in. */
+static void test_keys_of_every_part(void **state)
+{
+	static const char *const keys[] = {
+#define CONFIG_KEY(name)        #name,
+#define CONFIG_KEY_DIRECT(name) #name,
+#include "../../core/config_keys.def"
+#include "../../login/config_keys.def"
+#include "../../registry/config_keys.def"
+#include "../../libcurl_auth/config_keys.def"
+#undef CONFIG_KEY
+#undef CONFIG_KEY_DIRECT
+	};
+	int fails = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		CHECK(fails, config_key_is_known(keys[i]), "%s", keys[i]);
+	/* 10 of the core, 14 of logins, 1 of registries, 3 of the curl plug-in. */
+	CHECK(fails, sizeof(keys) / sizeof(keys[0]) == 28, "%zu keys", sizeof(keys) / sizeof(keys[0]));
+	CHECK(fails, !config_key_is_known("allowed_domain"), "a typo");
+	CHECK(fails, !config_key_is_known("CONFIG_KEY"), "the macro");
+	TABLE_DONE(fails);
+}
+
 /* ---- settings_load with the environment ------------------------------------------------------ */
 
 static const char *const env_names[] = {
@@ -755,6 +780,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_parse),
 	    cmocka_unit_test(test_parse_details),
+	    cmocka_unit_test(test_keys_of_every_part),
 	    cmocka_unit_test(test_settings),
 	    cmocka_unit_test(test_settings_scheme_only_endpoint),
 	    cmocka_unit_test(test_settings_env_values),

@@ -165,7 +165,7 @@ static void test_table(void **state)
 			CHECK(fails, rc != 0 || r->expires_in <= EXPIRY_MARGIN || NOW < e.refresh_on,
 			      "%s: due for refresh at once", json);
 		} else {
-			CHECK(fails, rc == -1, "%s: accepted (expires %+lld)", json,
+			CHECK(fails, rc == AZMI_ERR_PROTOCOL, "%s: accepted (expires %+lld)", json,
 			      (long long)(e.expires_on - NOW));
 			CHECK(fails, rc != -1 || strstr(why, r->why) != NULL,
 			      "%s: reason \"%s\" lacks \"%s\"", json, why, r->why);
@@ -186,7 +186,7 @@ static void test_why_sanitised(void **state)
 	(void)state;
 	obj = json_tokener_parse("{\"expires_on\": \"bad\\u0001\\n\\u001b[31mdate\"}");
 	assert_non_null(obj);
-	assert_int_equal(expiry_from_answer(obj, NOW, &e, why, sizeof(why)), -1);
+	assert_int_equal(expiry_from_answer(obj, NOW, &e, why, sizeof(why)), AZMI_ERR_PROTOCOL);
 	assert_non_null(strstr(why, "expires_on"));
 	for (const char *p = why; *p; p++)
 		assert_true(*p >= 0x20 && *p < 0x7f);
@@ -197,7 +197,7 @@ static void test_why_sanitised(void **state)
 	memcpy(big + sizeof(big) - 3, "\"}", 3);
 	obj = json_tokener_parse(big);
 	assert_non_null(obj);
-	assert_int_equal(expiry_from_answer(obj, NOW, &e, why, sizeof(why)), -1);
+	assert_int_equal(expiry_from_answer(obj, NOW, &e, why, sizeof(why)), AZMI_ERR_PROTOCOL);
 	assert_non_null(strstr(why, "expires_on"));
 	assert_true(strlen(why) < 200);
 	json_object_put(obj);
@@ -206,7 +206,7 @@ static void test_why_sanitised(void **state)
 	char tiny[8];
 	memset(tiny, 'Z', sizeof(tiny));
 	obj = json_tokener_parse("{}");
-	assert_int_equal(expiry_from_answer(obj, NOW, &e, tiny, 6), -1);
+	assert_int_equal(expiry_from_answer(obj, NOW, &e, tiny, 6), AZMI_ERR_PROTOCOL);
 	assert_int_equal(strlen(tiny), 5);
 	assert_int_equal(tiny[6], 'Z');
 	json_object_put(obj);

@@ -1,4 +1,4 @@
-/* test_retry.c - the retry policy of managed-identity endpoints (retry.h), on a synthetic clock. */
+/* test_retry.c - the retry policy of each kind of endpoint (retry.h), on a synthetic clock. */
 #include "unit.h"
 
 #include "retry.h"
@@ -9,57 +9,56 @@ static void test_retryable(void **state)
 {
 	static const struct {
 		long status;
-		unsigned int flags;
+		enum endpoint_kind kind;
 		bool want;
 	} rows[] = {
-	    {404, 0, true},
-	    {404, RETRY_NO_404, false},
-	    {408, 0, true},
-	    {408, RETRY_NO_404, true},
-	    {410, 0, true},
-	    {410, RETRY_NO_404, true},
-	    {429, 0, true},
-	    {429, RETRY_NO_404, true},
-	    {500, 0, true},
-	    {502, 0, true},
-	    {503, RETRY_NO_404, true},
-	    {504, 0, true},
-	    {599, 0, true},
-	    {400, 0, false},
-	    {400, RETRY_NO_404, false},
-	    {401, 0, false},
-	    {401, RETRY_NO_404, false},
-	    {403, 0, false},
-	    {403, RETRY_NO_404, false},
-	    {200, 0, false},
-	    {201, 0, false},
-	    {301, 0, false},
-	    {302, 0, false},
-	    {405, 0, false},
-	    {409, 0, false},
-	    {411, 0, false},
-	    {499, 0, false},
-	    {600, 0, false},
-	    {0, 0, false},
-	    {-1, 0, false},
+	    {404, EP_MANAGED_IDENTITY, true},
+	    {404, EP_SERVICE_FABRIC, false},
+	    {408, EP_MANAGED_IDENTITY, true},
+	    {408, EP_SERVICE_FABRIC, true},
+	    {410, EP_MANAGED_IDENTITY, true},
+	    {410, EP_SERVICE_FABRIC, true},
+	    {429, EP_MANAGED_IDENTITY, true},
+	    {429, EP_SERVICE_FABRIC, true},
+	    {500, EP_MANAGED_IDENTITY, true},
+	    {502, EP_MANAGED_IDENTITY, true},
+	    {503, EP_SERVICE_FABRIC, true},
+	    {504, EP_MANAGED_IDENTITY, true},
+	    {599, EP_MANAGED_IDENTITY, true},
+	    {400, EP_MANAGED_IDENTITY, false},
+	    {400, EP_SERVICE_FABRIC, false},
+	    {401, EP_MANAGED_IDENTITY, false},
+	    {401, EP_SERVICE_FABRIC, false},
+	    {403, EP_MANAGED_IDENTITY, false},
+	    {403, EP_SERVICE_FABRIC, false},
+	    {200, EP_MANAGED_IDENTITY, false},
+	    {201, EP_MANAGED_IDENTITY, false},
+	    {301, EP_MANAGED_IDENTITY, false},
+	    {302, EP_MANAGED_IDENTITY, false},
+	    {405, EP_MANAGED_IDENTITY, false},
+	    {409, EP_MANAGED_IDENTITY, false},
+	    {411, EP_MANAGED_IDENTITY, false},
+	    {499, EP_MANAGED_IDENTITY, false},
+	    {600, EP_MANAGED_IDENTITY, false},
+	    {0, EP_MANAGED_IDENTITY, false},
+	    {-1, EP_MANAGED_IDENTITY, false},
 	    /* Entra's token endpoint: only 408, 429 and 5xx */
-	    {404, RETRY_ENTRA, false},
-	    {410, RETRY_ENTRA, false},
-	    {408, RETRY_ENTRA, true},
-	    {429, RETRY_ENTRA, true},
-	    {500, RETRY_ENTRA, true},
-	    {503, RETRY_ENTRA, true},
-	    {400, RETRY_ENTRA, false},
-	    {401, RETRY_ENTRA, false},
-	    {403, RETRY_ENTRA, false},
-	    {404, RETRY_ENTRA | RETRY_NO_404, false},
+	    {404, EP_ENTRA, false},
+	    {410, EP_ENTRA, false},
+	    {408, EP_ENTRA, true},
+	    {429, EP_ENTRA, true},
+	    {500, EP_ENTRA, true},
+	    {503, EP_ENTRA, true},
+	    {400, EP_ENTRA, false},
+	    {401, EP_ENTRA, false},
+	    {403, EP_ENTRA, false},
 	};
 	int fails = 0;
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
-		CHECK(fails, retry_status_retryable(rows[i].status, rows[i].flags) == rows[i].want,
-		      "status %ld flags %#x", rows[i].status, rows[i].flags);
+		CHECK(fails, retry_status_retryable(rows[i].status, rows[i].kind) == rows[i].want,
+		      "status %ld kind %s", rows[i].status, retry_policy(rows[i].kind)->name);
 	TABLE_DONE(fails);
 }
 
@@ -72,20 +71,21 @@ static void test_never_retried(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(never) / sizeof(never[0]); i++) {
 		struct retry_state st = {0};
-		CHECK(fails, retry_next_delay(&st, never[i], -1, 0, T0) == -1, "status %ld", never[i]);
-		CHECK(fails, retry_next_delay(&st, never[i], 1000, 0, T0) == -1,
+		CHECK(fails, retry_next_delay(&st, never[i], -1, EP_MANAGED_IDENTITY, T0) == -1, "status %ld",
+		      never[i]);
+		CHECK(fails, retry_next_delay(&st, never[i], 1000, EP_MANAGED_IDENTITY, T0) == -1,
 		      "status %ld with Retry-After", never[i]);
 		CHECK(fails, st.retries == 0, "status %ld counted a retry", never[i]);
 	}
 	struct retry_state sf = {0};
-	assert_int_equal(retry_next_delay(&sf, 404, -1, RETRY_NO_404, T0), -1);
+	assert_int_equal(retry_next_delay(&sf, 404, -1, EP_SERVICE_FABRIC, T0), -1);
 	struct retry_state imds = {0};
-	assert_true(retry_next_delay(&imds, 404, -1, 0, T0) >= 800);
+	assert_true(retry_next_delay(&imds, 404, -1, EP_MANAGED_IDENTITY, T0) >= 800);
 	struct retry_state entra = {0};
-	assert_int_equal(retry_next_delay(&entra, 410, -1, RETRY_ENTRA, T0), -1);
-	assert_int_equal(retry_next_delay(&entra, 404, 1000, RETRY_ENTRA, T0), -1);
+	assert_int_equal(retry_next_delay(&entra, 410, -1, EP_ENTRA, T0), -1);
+	assert_int_equal(retry_next_delay(&entra, 404, 1000, EP_ENTRA, T0), -1);
 	assert_int_equal(entra.first_410_ms, 0);
-	assert_true(retry_next_delay(&entra, 503, -1, RETRY_ENTRA, T0) >= 800);
+	assert_true(retry_next_delay(&entra, 503, -1, EP_ENTRA, T0) >= 800);
 	TABLE_DONE(fails);
 }
 
@@ -104,7 +104,7 @@ static void test_backoff(void **state)
 		int64_t now = T0;
 
 		for (int i = 0; i < 4; i++) {
-			long d = retry_next_delay(&st, status, -1, 0, now);
+			long d = retry_next_delay(&st, status, -1, EP_MANAGED_IDENTITY, now);
 			CHECK(fails, d >= base[i] * 8 / 10 && d <= base[i] * 12 / 10,
 			      "status %ld retry %d: %ld ms outside [%ld, %ld]", status, i + 1, d,
 			      base[i] * 8 / 10, base[i] * 12 / 10);
@@ -114,9 +114,9 @@ static void test_backoff(void **state)
 				hi[i] = d;
 			now += d + 50;
 		}
-		CHECK(fails, retry_next_delay(&st, status, -1, 0, now) == -1, "status %ld: a fifth retry",
-		      status);
-		CHECK(fails, retry_next_delay(&st, status, 500, 0, now + 1000) == -1,
+		CHECK(fails, retry_next_delay(&st, status, -1, EP_MANAGED_IDENTITY, now) == -1,
+		      "status %ld: a fifth retry", status);
+		CHECK(fails, retry_next_delay(&st, status, 500, EP_MANAGED_IDENTITY, now + 1000) == -1,
 		      "status %ld: a fifth retry with Retry-After", status);
 	}
 	for (int i = 0; i < 4; i++)
@@ -136,18 +136,18 @@ static void test_retry_after(void **state)
 		struct retry_state st = {0};
 		int64_t now = T0;
 		for (int n = 0; n < 4; n++) {
-			long d = retry_next_delay(&st, 429, wishes[i], 0, now);
+			long d = retry_next_delay(&st, 429, wishes[i], EP_MANAGED_IDENTITY, now);
 			CHECK(fails, d == wishes[i], "Retry-After %ld ms, retry %d: got %ld", wishes[i],
 			      n + 1, d);
 			now += d;
 		}
-		CHECK(fails, retry_next_delay(&st, 429, wishes[i], 0, now) == -1,
+		CHECK(fails, retry_next_delay(&st, 429, wishes[i], EP_MANAGED_IDENTITY, now) == -1,
 		      "Retry-After %ld: fifth retry", wishes[i]);
 	}
 	/* mixed: a wish, then plain backoff continues at the next step */
 	struct retry_state st = {0};
-	assert_int_equal(retry_next_delay(&st, 503, 3000, 0, T0), 3000);
-	long d = retry_next_delay(&st, 503, -1, 0, T0 + 3000);
+	assert_int_equal(retry_next_delay(&st, 503, 3000, EP_MANAGED_IDENTITY, T0), 3000);
+	long d = retry_next_delay(&st, 503, -1, EP_MANAGED_IDENTITY, T0 + 3000);
 	assert_in_range(d, 1600, 2400);
 	TABLE_DONE(fails);
 }
@@ -164,7 +164,7 @@ static void test_410_window(void **state)
 		int retries = 0;
 		long d;
 
-		while ((d = retry_next_delay(&st, 410, -1, 0, now)) >= 0) {
+		while ((d = retry_next_delay(&st, 410, -1, EP_MANAGED_IDENTITY, now)) >= 0) {
 			CHECK(fails, d >= 800 && d <= 9600, "410 retry %d: delay %ld", retries + 1, d);
 			retries++;
 			last_ok = now;
@@ -190,35 +190,70 @@ static void test_410_edges(void **state)
 
 	(void)state;
 	for (int i = 0; i < 4; i++)
-		assert_true(retry_next_delay(&st, 410, -1, 0, T0 + i * 1000) >= 0);
+		assert_true(retry_next_delay(&st, 410, -1, EP_MANAGED_IDENTITY, T0 + i * 1000) >= 0);
 	assert_int_equal(st.first_410_ms, T0);
-	assert_true(retry_next_delay(&st, 410, -1, 0, T0 + RETRY_410_WINDOW_MS - 1) >= 0);
-	assert_int_equal(retry_next_delay(&st, 410, -1, 0, T0 + RETRY_410_WINDOW_MS), -1);
-	assert_int_equal(retry_next_delay(&st, 410, 100, 0, T0 + RETRY_410_WINDOW_MS + 5000), -1);
+	assert_true(retry_next_delay(&st, 410, -1, EP_MANAGED_IDENTITY, T0 + RETRY_410_WINDOW_MS - 1) >= 0);
+	assert_int_equal(retry_next_delay(&st, 410, -1, EP_MANAGED_IDENTITY, T0 + RETRY_410_WINDOW_MS), -1);
+	assert_int_equal(
+	    retry_next_delay(&st, 410, 100, EP_MANAGED_IDENTITY, T0 + RETRY_410_WINDOW_MS + 5000), -1);
 
 	/* A 410 coming after other failures used the budget still gets its 70 s. */
 	struct retry_state mix = {0};
 	for (int i = 0; i < 4; i++)
-		assert_true(retry_next_delay(&mix, 500, -1, 0, T0 + i * 1000) >= 0);
-	assert_int_equal(retry_next_delay(&mix, 500, -1, 0, T0 + 5000), -1);
+		assert_true(retry_next_delay(&mix, 500, -1, EP_MANAGED_IDENTITY, T0 + i * 1000) >= 0);
+	assert_int_equal(retry_next_delay(&mix, 500, -1, EP_MANAGED_IDENTITY, T0 + 5000), -1);
 	struct retry_state mix2 = {0};
 	for (int i = 0; i < 4; i++)
-		assert_true(retry_next_delay(&mix2, 503, -1, 0, T0 + i * 1000) >= 0);
-	assert_true(retry_next_delay(&mix2, 410, -1, 0, T0 + 20000) >= 0);
+		assert_true(retry_next_delay(&mix2, 503, -1, EP_MANAGED_IDENTITY, T0 + i * 1000) >= 0);
+	assert_true(retry_next_delay(&mix2, 410, -1, EP_MANAGED_IDENTITY, T0 + 20000) >= 0);
 	assert_int_equal(mix2.first_410_ms, T0 + 20000);
-	assert_true(retry_next_delay(&mix2, 410, -1, 0, T0 + 20000 + 69999) >= 0);
-	assert_int_equal(retry_next_delay(&mix2, 410, -1, 0, T0 + 20000 + 70000), -1);
+	assert_true(retry_next_delay(&mix2, 410, -1, EP_MANAGED_IDENTITY, T0 + 20000 + 69999) >= 0);
+	assert_int_equal(retry_next_delay(&mix2, 410, -1, EP_MANAGED_IDENTITY, T0 + 20000 + 70000), -1);
 
 	/* Past the budget, a non-410 status ends the 410 window. */
 	struct retry_state w = {0};
 	for (int i = 0; i < 5; i++)
-		assert_true(retry_next_delay(&w, 410, -1, 0, T0 + i * 1000) >= 0);
-	assert_int_equal(retry_next_delay(&w, 500, -1, 0, T0 + 6000), -1);
+		assert_true(retry_next_delay(&w, 410, -1, EP_MANAGED_IDENTITY, T0 + i * 1000) >= 0);
+	assert_int_equal(retry_next_delay(&w, 500, -1, EP_MANAGED_IDENTITY, T0 + 6000), -1);
 
 	/* Retry-After inside the window is honoured exactly. */
 	struct retry_state ra = {0};
 	for (int i = 0; i < 6; i++)
-		assert_int_equal(retry_next_delay(&ra, 410, 1234, 0, T0 + i * 2000), 1234);
+		assert_int_equal(retry_next_delay(&ra, 410, 1234, EP_MANAGED_IDENTITY, T0 + i * 2000), 1234);
+}
+
+/* Every kind's row: which statuses it retries, how many times, and an unknown kind never retries. */
+static void test_kinds(void **state)
+{
+	static const struct {
+		enum endpoint_kind kind;
+		bool r404, r410;
+		int budget;
+	} rows[] = {
+	    {EP_MANAGED_IDENTITY, true, true, 4}, {EP_SERVICE_FABRIC, false, true, 4},
+	    {EP_ENTRA, false, false, 4},          {EP_ARM, false, false, 4},
+	    {EP_GRAPH, false, false, 4},          {EP_INSTANCE_METADATA, true, true, 4},
+	    {EP_KEY_SET, false, false, 0},        {EP_REGISTRY, false, false, 4},
+	    {EP_KINDS, false, false, 0},
+	};
+	int fails = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct retry_state st = {0};
+		int n = 0;
+		CHECK(fails, retry_status_retryable(404, rows[i].kind) == rows[i].r404, "kind %d: 404",
+		      rows[i].kind);
+		CHECK(fails, retry_status_retryable(410, rows[i].kind) == rows[i].r410, "kind %d: 410",
+		      rows[i].kind);
+		CHECK(fails, !retry_status_retryable(401, rows[i].kind), "kind %d: 401", rows[i].kind);
+		while (n < 50 && retry_next_delay(&st, 503, 10, rows[i].kind, T0 + n) >= 0)
+			n++;
+		CHECK(fails, n == rows[i].budget, "kind %d: %d retries of a 503, want %d", rows[i].kind, n,
+		      rows[i].budget);
+		CHECK(fails, retry_policy(rows[i].kind)->name != NULL, "kind %d has no name", rows[i].kind);
+	}
+	TABLE_DONE(fails);
 }
 
 int main(void)
@@ -227,6 +262,7 @@ int main(void)
 	    cmocka_unit_test(test_retryable),  cmocka_unit_test(test_never_retried),
 	    cmocka_unit_test(test_backoff),    cmocka_unit_test(test_retry_after),
 	    cmocka_unit_test(test_410_window), cmocka_unit_test(test_410_edges),
+	    cmocka_unit_test(test_kinds),
 	};
 
 	return cmocka_run_group_tests_name("retry", tests, NULL, NULL);
