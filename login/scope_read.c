@@ -26,19 +26,25 @@
 #include "scope_snap.h"
 #include "util.h"
 
-#define TTL_KEY          "scope_cache_ttl"
-#define TTL_MAX          3600
-#define EARLY_REFRESH_MS 3000L /* a refresh while the view is still valid waits no longer than this */
-#define LOCK_POLL_MS     20
+#define TTL_KEY             "scope_cache_ttl"
+#define TTL_MAX             3600
+#define TTL_UNIFORM_DEFAULT 300   /* as cache_ttl's default: revocation is no slower than today */
+#define EARLY_REFRESH_MS    3000L /* a refresh while the view is still valid waits no longer than this */
+#define LOCK_POLL_MS        20
 
-/* scope_cache_ttl: 0 (off) when absent; -1 with the error set when malformed. */
+/*
+ * scope_cache_ttl; when absent, on for a Uniform scale-set instance (its
+ * instances share one identity, so one Resource Manager read budget, and
+ * per-principal reads run it dry) and off elsewhere.  -1 with the error
+ * set when malformed.
+ */
 static int64_t ttl_of(struct rbac_call *d)
 {
 	const char *v = config_get(ctx_config(d->ctx), TTL_KEY);
 	int64_t t;
 
 	if (v == NULL)
-		return 0;
+		return d->vm != NULL && d->vm->kind == MACHINE_UNIFORM ? TTL_UNIFORM_DEFAULT : 0;
 	if (!util_parse_int64(v, strlen(v), 0, TTL_MAX, &t)) {
 		err_set(d->err, AZMI_ERR_CONFIG, "config", 0,
 		        "%s must be a number of seconds from 0 to %d, not \"%.40s\"", TTL_KEY, TTL_MAX, v);

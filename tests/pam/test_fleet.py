@@ -72,7 +72,7 @@ def uniform_cases(rig, res, pam):
     rg = "/subscriptions/%s/resourceGroups/%s" % (c["subscription_id"], c["resource_group"])
     set_scope = rg + "/providers/Microsoft.Compute/virtualMachineScaleSets/" + SET
     inst = set_scope + "/virtualMachines/7"
-    rig.conf(cache_ttl="0", timeout="20")
+    rig.conf(cache_ttl="0", timeout="20", scope_cache_ttl="0")  # per-principal reads: the scopes they ask
 
     # 1. ARM lists assignments at the instance's scope: decided there.
     r = pam.acct(scenario.upn("alice"))
@@ -225,7 +225,7 @@ def throttle_cases(rig, res, pam):
     st = rig.standin
     machine(rig, {"mode": "uniform", "name": SET, "instance_id": "7"})
     ra = uniform_scope(st) + "/providers/Microsoft.Authorization/roleAssignments"
-    rig.conf(cache_ttl="300", timeout="10", offline_grace="3600")
+    rig.conf(cache_ttl="300", timeout="10", offline_grace="3600", scope_cache_ttl="0")
     st.script(ra, [{"status": 429, "headers": {"Retry-After": "2"}}])
     t0 = time.monotonic()
     r = pam.acct(scenario.upn("alice"))
@@ -359,6 +359,31 @@ def shared_cases(rig, res, pam):
     rc, j, err = check_login(scenario.upn("bob"))
     res.check(rc == 0 and j.get("level") == "user" and any("0 Resource Manager requests" in x for x in j.get("steps", [])),
               "shared: check-login decides from the shared view too (0 Resource Manager requests)", (rc, j, err))
+
+    # Without the key, a Uniform instance (one identity for the whole set) uses the shared view too;
+    # a single VM keeps its per-principal reads.
+    machine(rig, {"mode": "uniform", "name": SET, "instance_id": "7"},
+            role_assignments=[dict(a, scope="scale_set" if a["scope"] == "vm" else a["scope"])
+                              for a in scenario.config()["arm"]["role_assignments"]])
+    rig.conf(cache_ttl="0", timeout="20")
+    wrong = [u for u in ("alice", "bob", "carol") if pam.acct(scenario.upn(u)).code != scenario.EXPECT[u][0]]
+    ras = [q for q in arm_requests(rig) if q["path"].endswith("/roleAssignments") and
+           "$skipToken" not in q["query"]]  # first pages: one per read
+    res.check(not wrong and len(ras) == 1 and
+              (ras[0]["query"].get("$filter") or [""])[0] == "atScope()",
+              "shared: on by default on a Uniform instance (3 logins, 1 scope read)", [q["query"] for q in ras])
+    machine(rig, None)
+    wrong = [u for u in ("alice", "bob") if pam.acct(scenario.upn(u)).code != scenario.EXPECT[u][0]]
+    ras = [q for q in arm_requests(rig) if q["path"].endswith("/roleAssignments")]
+    res.check(not wrong and len(ras) >= 2 and
+              not any((q["query"].get("$filter") or [""])[0] == "atScope()" for q in ras),
+              "shared: off by default on a single VM (each login reads its principal's assignments)",
+              [q["query"] for q in ras])
+    machine(rig, {"mode": "uniform", "name": SET, "instance_id": "7"},
+            role_assignments=[dict(a, scope="scale_set" if a["scope"] == "vm" else a["scope"])
+                              for a in scenario.config()["arm"]["role_assignments"]])
+    rig.conf(cache_ttl="0", timeout="20", scope_cache_ttl="300")
+    pam.acct(scenario.upn("alice"))
 
     # Revocation: within scope_cache_ttl the view decides; once it expires, ARM is read again.
     st.config({"arm": dict(scenario.config()["arm"], role_assignments=[])})
