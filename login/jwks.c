@@ -6,13 +6,12 @@
 #include <string.h>
 
 #include <openssl/bn.h>
-#include <openssl/core_names.h>
 #include <openssl/evp.h>
-#include <openssl/param_build.h>
 
 #include "json.h"
 #include "jwks_store.h"
 #include "jwt.h"
+#include "rsa_pub.h"
 
 #define JWK_MIN_BITS 2048
 #define JWK_MAX_BITS 8192
@@ -51,31 +50,14 @@ static BIGNUM *b64_bignum(struct json_object *o, const char *key, size_t max_byt
 	return bn;
 }
 
-/* An RSA public key from n and e (OpenSSL 3 parameters), NULL when not a sane key. */
-static EVP_PKEY *rsa_from_ne(BIGNUM *n, BIGNUM *e)
+/* An RSA public key from n and e within the key set's limits, NULL when not a sane key. */
+static EVP_PKEY *rsa_from_ne(const BIGNUM *n, const BIGNUM *e)
 {
-	OSSL_PARAM_BLD *bld = NULL;
-	OSSL_PARAM *params = NULL;
-	EVP_PKEY_CTX *pctx = NULL;
-	EVP_PKEY *pkey = NULL;
 	int bits = BN_num_bits(n);
 
-	if (bits < JWK_MIN_BITS || bits > JWK_MAX_BITS || BN_num_bits(e) < 2 || BN_num_bits(e) > 64 ||
-	    !BN_is_odd(e))
+	if (bits < JWK_MIN_BITS || bits > JWK_MAX_BITS || BN_num_bits(e) > 64)
 		return NULL;
-	if ((bld = OSSL_PARAM_BLD_new()) == NULL || !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) ||
-	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e) ||
-	    (params = OSSL_PARAM_BLD_to_param(bld)) == NULL)
-		goto out;
-	if ((pctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL)) == NULL ||
-	    EVP_PKEY_fromdata_init(pctx) <= 0 ||
-	    EVP_PKEY_fromdata(pctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0)
-		pkey = NULL;
-out:
-	EVP_PKEY_CTX_free(pctx);
-	OSSL_PARAM_free(params);
-	OSSL_PARAM_BLD_free(bld);
-	return pkey;
+	return rsa_pub_from_ne(n, e);
 }
 
 /* One key of the set into `k`: 1 kept, 0 skipped (not an RSA signing key), -1 malformed. */

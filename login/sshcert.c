@@ -6,9 +6,9 @@
 #include <string.h>
 
 #include <openssl/bn.h>
-#include <openssl/core_names.h>
 #include <openssl/evp.h>
-#include <openssl/param_build.h>
+
+#include "rsa_pub.h"
 
 #define RSA_MIN_BITS 2048
 #define RSA_MAX_BITS 8192
@@ -267,24 +267,8 @@ bool sshcert_parse_text(const char *text, size_t len, struct sshcert *c, char *w
 static EVP_PKEY *rsa_key(const unsigned char *e, size_t elen, const unsigned char *n, size_t nlen)
 {
 	BIGNUM *bn = BN_bin2bn(n, (int)nlen, NULL), *be = BN_bin2bn(e, (int)elen, NULL);
-	OSSL_PARAM_BLD *bld = NULL;
-	OSSL_PARAM *params = NULL;
-	EVP_PKEY_CTX *pctx = NULL;
-	EVP_PKEY *pkey = NULL;
+	EVP_PKEY *pkey = bn != NULL && be != NULL ? rsa_pub_from_ne(bn, be) : NULL;
 
-	if (bn == NULL || be == NULL || !BN_is_odd(be) || BN_num_bits(be) < 2 ||
-	    (bld = OSSL_PARAM_BLD_new()) == NULL || !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn) ||
-	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, be) ||
-	    (params = OSSL_PARAM_BLD_to_param(bld)) == NULL)
-		goto out;
-	if ((pctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL)) == NULL ||
-	    EVP_PKEY_fromdata_init(pctx) <= 0 ||
-	    EVP_PKEY_fromdata(pctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0)
-		pkey = NULL;
-out:
-	EVP_PKEY_CTX_free(pctx);
-	OSSL_PARAM_free(params);
-	OSSL_PARAM_BLD_free(bld);
 	BN_free(bn);
 	BN_free(be);
 	return pkey;
