@@ -15,15 +15,6 @@
 
 #define MACHINE_UNIFORM_PROVIDER "/providers/Microsoft.Compute/virtualMachineScaleSets/"
 
-/*
- * Split a Uniform scale-set instance's resource id,
- * /subscriptions/<guid>/resourceGroups/<rg>/providers/Microsoft.Compute/virtualMachineScaleSets/<set>/virtualMachines/<n>
- * (fixed words case-insensitive, <n> decimal): fills resource_id, subscription_id,
- * resource_group, name ("<set>_<n>", as IMDS names it), scale_set, instance_id and
- * set_scope, and sets kind MACHINE_UNIFORM.  False for anything else.
- */
-bool machine_uniform_split(const char *id, struct vm_info *out);
-
 /* "vm", "uniform", "flexible" or "arc". */
 const char *machine_kind_name(enum machine_kind kind);
 

@@ -27,6 +27,7 @@
 #define ARC_DEFAULT_BASE    "http://127.0.0.1:40342"
 #define VM_PROVIDER         "/providers/Microsoft.Compute/virtualMachines/"
 #define ARC_PROVIDER        "/providers/Microsoft.HybridCompute/machines/"
+#define SET_INSTANCES       "/virtualMachines/"
 #define INSTANCE_MAX_BODY   (256 * 1024)
 
 /* Resource group names: letters, digits and ._()- (Azure allows Unicode letters too; azmi does not). */
@@ -43,6 +44,43 @@ static bool name_chars(const char *s, size_t len, size_t max, bool parens)
 	return true;
 }
 
+/* A decimal instance id without a sign or leading zeros ("0" itself is fine). */
+static bool instance_ok(const char *s, size_t len)
+{
+	if (len == 0 || len > 10 || (len > 1 && s[0] == '0'))
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
+/*
+ * The rest of a Uniform scale-set instance's id, `tail` = "<set>/virtualMachines/<n>"
+ * after MACHINE_UNIFORM_PROVIDER: the set, the instance, IMDS's name for it
+ * ("<set>_<n>") and the set's scope.
+ */
+static bool split_uniform(const char *id, const char *tail, struct vm_info *out)
+{
+	const char *slash = strchr(tail, '/'), *inst;
+	size_t setlen, ilen = strlen(SET_INSTANCES);
+
+	if (slash == NULL)
+		return false;
+	setlen = (size_t)(slash - tail);
+	if (!name_chars(tail, setlen, 64, false) || strncasecmp(slash, SET_INSTANCES, ilen) != 0)
+		return false;
+	inst = slash + ilen;
+	if (!instance_ok(inst, strlen(inst)))
+		return false;
+	snprintf(out->scale_set, sizeof(out->scale_set), "%.*s", (int)setlen, tail);
+	snprintf(out->instance_id, sizeof(out->instance_id), "%s", inst);
+	snprintf(out->name, sizeof(out->name), "%.*s_%s", (int)setlen, tail, inst);
+	snprintf(out->set_scope, sizeof(out->set_scope), "%.*s", (int)(slash - id), id);
+	out->kind = MACHINE_UNIFORM;
+	return true;
+}
+
 /*
  * Split a machine's resource id into its parts:
  * /subscriptions/<guid>/resourceGroups/<rg><provider><name>, the fixed words case-insensitive.
@@ -50,7 +88,8 @@ static bool name_chars(const char *s, size_t len, size_t max, bool parens)
 bool vm_info_split(const char *id, bool arc, struct vm_info *out)
 {
 	const char *provider = arc ? ARC_PROVIDER : VM_PROVIDER;
-	size_t len = strlen(id), plen = strlen(provider), rglen, nlen;
+	size_t len = strlen(id), plen = strlen(provider), uplen = strlen(MACHINE_UNIFORM_PROVIDER), rglen,
+	       nlen;
 	const char *rg, *end, *name;
 
 	if (len >= sizeof(out->resource_id) || strncasecmp(id, "/subscriptions/", 15) != 0 || len < 15 + 36 ||
@@ -60,21 +99,26 @@ bool vm_info_split(const char *id, bool arc, struct vm_info *out)
 	if ((end = strchr(rg, '/')) == NULL)
 		return false;
 	rglen = (size_t)(end - rg);
-	if (!arc && strncasecmp(end, MACHINE_UNIFORM_PROVIDER, strlen(MACHINE_UNIFORM_PROVIDER)) == 0)
-		return machine_uniform_split(id, out);
-	if (!name_chars(rg, rglen, 90, true) || strncasecmp(end, provider, plen) != 0)
+	if (!name_chars(rg, rglen, 90, true))
 		return false;
-	name = end + plen;
-	nlen = strlen(name);
-	if (!name_chars(name, nlen, 64, false))
-		return false;
+	if (!arc && strncasecmp(end, MACHINE_UNIFORM_PROVIDER, uplen) == 0) {
+		if (!split_uniform(id, end + uplen, out))
+			return false;
+	} else {
+		if (strncasecmp(end, provider, plen) != 0)
+			return false;
+		name = end + plen;
+		nlen = strlen(name);
+		if (!name_chars(name, nlen, 64, false))
+			return false;
+		snprintf(out->name, sizeof(out->name), "%s", name);
+		out->kind = arc ? MACHINE_ARC : MACHINE_VM;
+		out->scale_set[0] = out->instance_id[0] = out->set_scope[0] = '\0';
+	}
 	snprintf(out->resource_id, sizeof(out->resource_id), "%s", id);
 	snprintf(out->subscription_id, sizeof(out->subscription_id), "%.36s", id + 15);
 	snprintf(out->resource_group, sizeof(out->resource_group), "%.*s", (int)rglen, rg);
-	snprintf(out->name, sizeof(out->name), "%s", name);
 	out->arc = arc;
-	out->kind = arc ? MACHINE_ARC : MACHINE_VM;
-	out->scale_set[0] = out->instance_id[0] = out->set_scope[0] = '\0';
 	return true;
 }
 
