@@ -20,6 +20,7 @@
 #include "jwks_store.h"
 #include "jwt.h"
 #include "sshcert.h"
+#include "statefile.h"
 #include "util.h"
 
 #define HEADER      "# azmi ssh-ca: Microsoft Entra signing keys for sshd's TrustedUserCAKeys; do not edit\n"
@@ -295,31 +296,23 @@ bool ssh_ca_trusts(const struct ssh_ca_set *s, const unsigned char *blob, size_t
 	return say(why, whylen, "the certificate's CA key is none of the cloud's Entra signing keys");
 }
 
-/* Write `text` to `path` atomically: a temporary file beside it (0644), fsync, rename. */
+/* Write `text` to `path` atomically, 0644: sfile_write in its directory (temporary file, fsync, rename). */
 static bool write_atomic(const char *path, const char *text, struct azmi_error *err)
 {
-	char tmp[LOGIN_PATH_MAX + 32];
-	size_t len = strlen(text);
-	bool ok;
-	int fd;
+	char dir[LOGIN_PATH_MAX], base[LOGIN_PATH_MAX];
+	int dirfd, r;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid()) >= (int)sizeof(tmp)) {
-		err_set(err, AZMI_ERR_CONFIG, "ssh-ca", 0, "ssh-ca: path too long");
-		return false;
+	snprintf(dir, sizeof(dir), "%s", path);
+	snprintf(base, sizeof(base), "%s", path);
+	if ((dirfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		r = -errno;
+	else {
+		r = sfile_write(dirfd, basename(base), 0644, text, strlen(text));
+		close(dirfd);
 	}
-	(void)unlink(tmp);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644)) < 0) {
-		err_set(err, AZMI_ERR_SYSTEM, "ssh-ca", 0, "ssh-ca: cannot create %.300s: %s", tmp,
-		        strerror(errno));
-		return false;
-	}
-	ok = write(fd, text, len) == (ssize_t)len && fchmod(fd, 0644) == 0;
-	ok = fsync(fd) == 0 && ok;
-	ok = close(fd) == 0 && ok;
-	if (!ok || rename(tmp, path) != 0) {
+	if (r != 0) {
 		err_set(err, AZMI_ERR_SYSTEM, "ssh-ca", 0, "ssh-ca: cannot write %.300s: %s", path,
-		        strerror(errno));
-		(void)unlink(tmp);
+		        strerror(-r));
 		return false;
 	}
 	return true;

@@ -10,50 +10,56 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define PATH_BUF 1200
+#include "statefile.h"
+
+#define PATH_BUF        1200
+#define TICKET_NAME_LEN 24 /* "t-" and 16 hex digits */
 
 /*
- * dir/t-<FNV-1a 64 of the name in hex>: no name text in the directory
+ * t-<FNV-1a 64 of the name in hex>: no name text in the directory
  * listing.  Not a secret and not trusted: two names sharing a file would only
  * see each other's certificate refused by the check that follows.
  */
-static bool ticket_path(const char *dir, const char *user, char *out, size_t len)
+static void ticket_name(const char *user, char out[TICKET_NAME_LEN])
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
 
 	for (const unsigned char *p = (const unsigned char *)user; *p; p++)
 		h = (h ^ *p) * 0x100000001b3ULL;
-	return snprintf(out, len, "%s/t-%016llx", dir, (unsigned long long)h) < (int)len;
+	snprintf(out, TICKET_NAME_LEN, "t-%016llx", (unsigned long long)h);
 }
 
 bool ssh_ticket_write(const char *dir, const char *user, const char *cert_text, char *why, size_t whylen)
 {
-	char path[PATH_BUF], tmp[PATH_BUF + 32];
+	char name[TICKET_NAME_LEN], *data;
 	size_t len = strlen(cert_text);
 	struct stat st;
-	bool ok;
-	int fd;
+	int dirfd, r;
 
-	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
-	    (st.st_mode & 077) != 0) {
+	if (len == 0 || len > SSH_TICKET_MAX) {
+		snprintf(why, whylen, "certificate too long");
+		return false;
+	}
+	if ((dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fstat(dirfd, &st) != 0 ||
+	    st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
 		snprintf(why, whylen, "%.200s is not a 0700 directory of this user", dir);
+		if (dirfd >= 0)
+			close(dirfd);
 		return false;
 	}
-	if (len == 0 || len > SSH_TICKET_MAX || !ticket_path(dir, user, path, sizeof(path)) ||
-	    snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid()) >= (int)sizeof(tmp)) {
-		snprintf(why, whylen, "certificate or path too long");
+	if ((data = malloc(len + 1)) == NULL) {
+		snprintf(why, whylen, "out of memory");
+		close(dirfd);
 		return false;
 	}
-	(void)unlink(tmp);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0) {
-		snprintf(why, whylen, "cannot create %.200s: %s", tmp, strerror(errno));
-		return false;
-	}
-	ok = write(fd, cert_text, len) == (ssize_t)len && write(fd, "\n", 1) == 1;
-	ok = close(fd) == 0 && ok;
-	if (!ok || rename(tmp, path) != 0) {
-		snprintf(why, whylen, "cannot write %.200s: %s", path, strerror(errno));
-		(void)unlink(tmp);
+	memcpy(data, cert_text, len);
+	data[len] = '\n';
+	ticket_name(user, name);
+	r = sfile_write(dirfd, name, 0600, data, len + 1);
+	free(data);
+	close(dirfd);
+	if (r != 0) {
+		snprintf(why, whylen, "cannot write %.200s/%s: %s", dir, name, strerror(-r));
 		return false;
 	}
 	return true;
@@ -61,13 +67,15 @@ bool ssh_ticket_write(const char *dir, const char *user, const char *cert_text, 
 
 bool ssh_ticket_read(const char *dir, const char *user, struct sshcert *out, char *why, size_t whylen)
 {
-	char path[PATH_BUF], *text = NULL;
+	char path[PATH_BUF], name[TICKET_NAME_LEN], *text = NULL;
 	struct stat st;
 	ssize_t got;
 	bool ok = false;
 	int fd;
 
-	if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || !ticket_path(dir, user, path, sizeof(path))) {
+	ticket_name(user, name);
+	if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
+	    snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path)) {
 		snprintf(why, whylen, "no ticket directory");
 		return false;
 	}
